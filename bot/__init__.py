@@ -1,0 +1,3 @@
+"""flux-bot: FLUX.2 [max] for Discord, through Apiframe."""
+
+__version__ = "0.1.0"

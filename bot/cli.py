@@ -1,0 +1,337 @@
+"""The `flux-bot` command: run (default), check, generate, sandbox, migrate."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import random
+import sys
+import time
+import uuid
+from collections.abc import Sequence
+from pathlib import Path
+
+from bot.apiframe.errors import ApiframeError, InsufficientCredits
+from bot.apiframe.models import (
+    ASPECT_RATIOS,
+    OUTPUT_FORMATS,
+    RESOLUTIONS,
+    FluxParams,
+    GenerateRequest,
+    JobStatus,
+)
+from bot.config import Settings, SettingsError, load_settings
+from bot.logs import setup_logging
+
+log = logging.getLogger(__name__)
+
+EXIT_FAILURE = 1
+EXIT_SETTINGS = 2
+
+
+def _secrets(settings: Settings) -> list[str]:
+    return [
+        secret.get_secret_value()
+        for secret in (settings.discord_token, settings.apiframe_api_key)
+        if secret is not None
+    ]
+
+
+def _fail(message: str, code: int = EXIT_FAILURE) -> int:
+    print(f"error: {message}", file=sys.stderr)
+    return code
+
+
+# --- run ---------------------------------------------------------------------------------
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Start the bot and keep it running until stopped."""
+    settings = load_settings()
+    settings.require("discord_token", "apiframe_api_key")
+    setup_logging(settings.log_level, _secrets(settings))
+    from bot.app import run_bot  # the composition root; imports discord.py
+
+    asyncio.run(run_bot(settings))
+    return 0
+
+
+# --- check -------------------------------------------------------------------------------
+
+
+async def _check(settings: Settings) -> list[tuple[str, bool, str]]:
+    from bot.apiframe.client import ApiframeClient
+    from bot.storage.db import describe_url
+    from bot.storage.migrations import current_revision
+
+    results: list[tuple[str, bool, str]] = []
+    try:
+        revision = await current_revision(settings.database_url)
+        state = f"at revision {revision}" if revision else "reachable, not migrated yet"
+        results.append(("database", True, f"{describe_url(settings.database_url)}: {state}"))
+    except Exception as exc:  # any driver error means "not reachable"; say which kind
+        results.append(("database", False, f"cannot reach it ({type(exc).__name__})"))
+
+    if settings.apiframe_api_key is None:
+        results.append(("apiframe", False, "APIFRAME_API_KEY is not set"))
+    else:
+        async with ApiframeClient(
+            settings.secret("apiframe_api_key"),
+            settings.apiframe_base_url,
+            timeout=settings.apiframe_timeout,
+        ) as client:
+            try:
+                me = await client.me()
+                team = me.get("team") or {}
+                credits = team.get("credits")
+                detail = f"key accepted; {credits} credits left" if credits is not None else ""
+                results.append(("apiframe", True, detail or "key accepted"))
+            except ApiframeError as exc:
+                results.append(("apiframe", False, exc.message))
+
+    if settings.discord_token is None:
+        results.append(("discord", False, "DISCORD_TOKEN is not set"))
+    else:
+        results.append(await _check_discord(settings))
+    return results
+
+
+async def _check_discord(settings: Settings) -> tuple[str, bool, str]:
+    import aiohttp
+
+    base = settings.discord_api_base_url or "https://discord.com/api/v10"
+    headers = {"Authorization": f"Bot {settings.secret('discord_token')}"}
+    try:
+        async with (
+            aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=15)) as session,
+            session.get(f"{base}/users/@me", headers=headers) as response,
+        ):
+            if response.status == 401:
+                return ("discord", False, "the token was refused (401): reset it in the portal")
+            if response.status != 200:
+                return ("discord", False, f"unexpected answer {response.status}")
+            user = await response.json()
+            return ("discord", True, f"logged in as {user.get('username')} ({user.get('id')})")
+    except (aiohttp.ClientError, TimeoutError) as exc:
+        return ("discord", False, f"cannot reach {base} ({type(exc).__name__})")
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    """Validate the settings, then reach the database, Apiframe and Discord; one line each."""
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        print("settings  FAIL")
+        for problem in exc.problems:
+            print(f"  {problem}")
+        return EXIT_SETTINGS
+    setup_logging("WARNING", _secrets(settings))
+    print("settings  ok    loaded")
+    results = asyncio.run(_check(settings))
+    for name, ok, detail in results:
+        print(f"{name:<9} {'ok' if ok else 'FAIL':<5} {detail}")
+    return 0 if all(ok for _, ok, _ in results) else EXIT_FAILURE
+
+
+# --- generate ----------------------------------------------------------------------------
+
+
+def _generate_request(args: argparse.Namespace) -> GenerateRequest:
+    params = FluxParams(
+        resolution=args.resolution,
+        aspect_ratio=args.aspect_ratio,
+        image_prompt=args.image,
+        image_prompt_strength=args.strength if args.image else None,
+        input_images=[args.image] if args.image else None,
+        output_format=args.format,
+        output_quality=args.quality,
+        prompt_upsampling=True if args.upsample else None,
+        seed=args.seed,
+    )
+    return GenerateRequest(prompt=args.prompt, flux_params=params)
+
+
+async def _generate(settings: Settings, args: argparse.Namespace) -> int:
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from bot.apiframe.client import ApiframeClient
+
+    request = _generate_request(args)
+    started = time.monotonic()
+    async with ApiframeClient(
+        settings.secret("apiframe_api_key"),
+        settings.apiframe_base_url,
+        timeout=settings.apiframe_timeout,
+        max_download_bytes=settings.apiframe_max_download_mb * 2**20,
+    ) as client:
+        accepted = await client.submit(request, idempotency_key=f"cli-{uuid.uuid4()}")
+        with Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            TextColumn("{task.percentage:>3.0f}%"),
+            TimeElapsedColumn(),
+            transient=True,
+            disable=args.quiet or not sys.stderr.isatty(),
+            console=None,
+        ) as progress:
+            task = progress.add_task("queued", total=100)
+            delay = 1.0
+            while True:
+                job = await client.get_job(accepted.job_id)
+                progress.update(
+                    task,
+                    description=job.status.value.lower(),
+                    completed=job.progress or 0,
+                )
+                if job.status.is_terminal:
+                    break
+                if time.monotonic() - started > args.timeout:
+                    return _fail(f"gave up after {args.timeout:.0f} s; job {job.id} still running")
+                await asyncio.sleep(delay)
+                delay = min(delay * 1.5, 5.0)
+        if job.status is JobStatus.FAILED:
+            return _fail(f"the generation failed: {job.error or 'no reason given'} (job {job.id})")
+        if job.status is JobStatus.CANCELLED:
+            return _fail(f"the job was cancelled (job {job.id})")
+        urls = job.image_urls
+        if not urls:
+            return _fail(f"the job finished without an image (job {job.id})")
+        image = await client.download(urls[0])
+    fmt = request.flux_params.output_format or "jpg"
+    output = Path(args.output or f"flux-{job.id}.{fmt}")
+    await asyncio.to_thread(_write, output, image.data)
+    elapsed = time.monotonic() - started
+    print(f"saved {output} ({len(image.data):,} bytes)")
+    print(f"job {job.id}  seed {request.flux_params.seed}  time {elapsed:.1f} s")
+    return 0
+
+
+def _write(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    """Generate one image to a file, with a progress bar."""
+    settings = load_settings()
+    settings.require("apiframe_api_key")
+    setup_logging("WARNING", _secrets(settings))
+    if args.seed is None:
+        # Pick the seed here so it can be printed and the image reproduced.
+        args.seed = random.randrange(2**32)  # noqa: S311 - not for security
+    from pydantic import ValidationError
+
+    try:
+        return asyncio.run(_generate(settings, args))
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        return _fail(f"invalid option {where}: {first['msg'].removeprefix('Value error, ')}")
+    except InsufficientCredits as exc:
+        numbers = ""
+        if exc.required is not None:
+            numbers = f" (needs {exc.required}, has {exc.available})"
+        return _fail(f"the Apiframe account is out of credits{numbers}")
+    except ApiframeError as exc:
+        return _fail(exc.message)
+
+
+# --- sandbox -----------------------------------------------------------------------------
+
+
+async def _serve_sandbox(host: str, port: int, key: str) -> None:
+    from bot.apiframe.sandbox import SandboxConfig, serve
+
+    runner, url = await serve(host, port, SandboxConfig(api_keys={key}))
+    print(f"Apiframe sandbox listening on {url}")
+    print(f"  APIFRAME_BASE_URL={url}")
+    print(f"  APIFRAME_API_KEY={key}")
+    print("Press Ctrl+C to stop.", flush=True)
+    try:
+        await asyncio.Event().wait()
+    finally:
+        await runner.cleanup()
+
+
+def cmd_sandbox(args: argparse.Namespace) -> int:
+    """Serve the local Apiframe sandbox (free, fake images) until stopped."""
+    setup_logging("INFO")
+    asyncio.run(_serve_sandbox(args.host, args.port, args.key))
+    return 0
+
+
+# --- migrate -----------------------------------------------------------------------------
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    """Apply the database migrations."""
+    from bot.storage.db import describe_url
+    from bot.storage.migrations import current_revision, migrate
+
+    settings = load_settings()
+    setup_logging(settings.log_level, _secrets(settings))
+
+    async def _run() -> str | None:
+        await migrate(settings.database_url)
+        return await current_revision(settings.database_url)
+
+    revision = asyncio.run(_run())
+    print(f"{describe_url(settings.database_url)} is at revision {revision}")
+    return 0
+
+
+# --- parser ------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="flux-bot",
+        description="A self-hostable Discord bot for FLUX.2 [max] via Apiframe.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.add_parser("run", help="start the bot (the default)").set_defaults(func=cmd_run)
+    sub.add_parser("check", help="check settings, database, Apiframe and Discord").set_defaults(
+        func=cmd_check
+    )
+    sub.add_parser("migrate", help="apply database migrations").set_defaults(func=cmd_migrate)
+
+    sandbox = sub.add_parser("sandbox", help="serve a local fake Apiframe API for trying the bot")
+    sandbox.add_argument("--host", default="127.0.0.1")
+    sandbox.add_argument("--port", type=int, default=8787)
+    sandbox.add_argument("--key", default="afk_sandbox", help="the API key it accepts")
+    sandbox.set_defaults(func=cmd_sandbox)
+
+    gen = sub.add_parser("generate", help="generate one image to a file")
+    gen.add_argument("prompt")
+    gen.add_argument("--resolution", choices=RESOLUTIONS)
+    gen.add_argument("--aspect-ratio", choices=ASPECT_RATIOS)
+    gen.add_argument("--image", metavar="URL", help="reference image URL")
+    gen.add_argument("--strength", type=float, help="reference strength 0-1, steps of 0.05")
+    gen.add_argument("--format", choices=OUTPUT_FORMATS)
+    gen.add_argument("--quality", type=int, help="output quality 0-100")
+    gen.add_argument("--upsample", action="store_true", help="let the model rewrite the prompt")
+    gen.add_argument("--seed", type=int)
+    gen.add_argument("-o", "--output", help="file to write (default flux-<job>.<format>)")
+    gen.add_argument("--timeout", type=float, default=600.0, help="seconds to wait at most")
+    gen.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    gen.set_defaults(func=cmd_generate)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of `flux-bot` and `python -m bot`."""
+    args = build_parser().parse_args(argv)
+    func = getattr(args, "func", cmd_run)
+    try:
+        return int(func(args))
+    except SettingsError as exc:
+        for problem in exc.problems:
+            print(f"error: {problem}", file=sys.stderr)
+        return EXIT_SETTINGS
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

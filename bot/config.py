@@ -1,0 +1,174 @@
+"""Settings: one class read from the environment and `.env`, built by `load_settings()`."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./data/flux-bot.db"
+
+# Values that are obviously copied from `.env.example` or a tutorial, never real credentials.
+_PLACEHOLDER = re.compile(
+    r"(?i)(your[-_ ]|_here\b|changeme|change[-_]me|replace[-_ ]?me|^<.*>$|^x{4,}$)"
+)
+
+
+class SettingsError(Exception):
+    """Settings are missing or invalid; `problems` holds one readable line per problem."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = problems
+
+
+def _split_ids(value: object) -> object:
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
+def _blank_to_none(value: object) -> object:
+    if isinstance(value, str) and not value.strip():
+        return None
+    return value
+
+
+class Settings(BaseSettings):
+    """Every setting of the bot. Field names map to upper-case environment variables."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        case_sensitive=False,
+        validate_default=True,
+    )
+
+    discord_token: SecretStr | None = None
+    apiframe_api_key: SecretStr | None = None
+    apiframe_base_url: str = "https://api.apiframe.ai"
+    apiframe_timeout: float = Field(default=30.0, gt=0, le=300)
+    apiframe_max_download_mb: int = Field(default=50, ge=1, le=500)
+    database_url: str = DEFAULT_DATABASE_URL
+    discord_api_base_url: str | None = None
+    discord_gateway_url: str | None = None
+    webhook_public_url: str | None = None
+    web_host: str = "127.0.0.1"
+    web_port: int = Field(default=8080, ge=0, le=65535)
+    discord_guild_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+
+    default_resolution: Literal["0.5MP", "1MP", "2MP", "4MP"] = "1MP"
+    max_jobs_in_flight: int = Field(default=8, ge=1, le=5000)
+    max_jobs_per_user: int = Field(default=2, ge=1, le=50)
+    poll_rate: float = Field(default=4.0, gt=0, le=50)
+    job_soft_timeout: float = Field(default=180.0, gt=0)
+    job_hard_timeout: float = Field(default=600.0, gt=0)
+    progress_interval: float = Field(default=2.5, ge=1.0, le=60)
+    expected_job_seconds: float = Field(default=20.0, gt=0, le=600)
+    webhook_safety_poll: float = Field(default=30.0, gt=0, le=3600)
+
+    # Moderation defaults for every guild until its staff change them with /flux-admin.
+    default_daily_limit: int | None = Field(default=20, ge=0)
+    default_monthly_limit: int | None = Field(default=None, ge=0)
+    default_cooldown_seconds: int = Field(default=10, ge=0, le=86_400)
+    default_jobs_per_member: int = Field(default=3, ge=1, le=50)
+    default_max_resolution: Literal["0.5MP", "1MP", "2MP", "4MP"] = "4MP"
+    default_reference_images: bool = True
+    default_prompt_upsampling: bool = True
+    default_monthly_budget: int | None = Field(default=None, ge=0)
+    default_budget_warn_percent: int = Field(default=80, ge=1, le=100)
+    credits_first_mp: int = Field(default=7, ge=0)
+    credits_per_extra_mp: int = Field(default=3, ge=0)
+    audit_flush_seconds: float = Field(default=2.0, gt=0, le=60)
+
+    @field_validator(
+        "discord_token",
+        "apiframe_api_key",
+        "discord_api_base_url",
+        "discord_gateway_url",
+        "webhook_public_url",
+        "default_daily_limit",
+        "default_monthly_limit",
+        "default_monthly_budget",
+        mode="before",
+    )
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        return _blank_to_none(value)
+
+    @field_validator("discord_token", "apiframe_api_key")
+    @classmethod
+    def _no_placeholder(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and _PLACEHOLDER.search(value.get_secret_value()):
+            raise ValueError("still holds the placeholder from .env.example; put the real value in")
+        return value
+
+    @field_validator("apiframe_base_url", "discord_api_base_url", "webhook_public_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(r"^https?://[^\s/]+", value):
+            raise ValueError("must be an http:// or https:// URL")
+        return value.rstrip("/") if value else value
+
+    @field_validator("discord_gateway_url")
+    @classmethod
+    def _ws_url(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(r"^wss?://[^\s/]+", value):
+            raise ValueError("must be a ws:// or wss:// URL")
+        return value
+
+    @field_validator("discord_guild_ids", mode="before")
+    @classmethod
+    def _guild_ids(cls, value: object) -> object:
+        return _split_ids(value)
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_level(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
+
+    @property
+    def sqlite_path(self) -> Path | None:
+        """The SQLite file behind `database_url`, or None for other databases and `:memory:`."""
+        match = re.match(r"^sqlite(\+\w+)?:///(.+)$", self.database_url)
+        if not match or match.group(2) == ":memory:":
+            return None
+        return Path(match.group(2))
+
+    def secret(self, name: str) -> str:
+        """The value of a required secret setting; `SettingsError` when it is unset."""
+        self.require(name)
+        value: SecretStr = getattr(self, name)
+        return value.get_secret_value()
+
+    def require(self, *names: str) -> None:
+        """Raise `SettingsError` naming each of these settings that is unset."""
+        hints = {
+            "discord_token": "the bot token from the Discord developer portal (Bot → Reset Token)",
+            "apiframe_api_key": "your Apiframe API key (starts with afk_)",
+        }
+        problems = [
+            f"{name.upper()}: not set; put {hints.get(name, 'a value')} in .env"
+            for name in names
+            if getattr(self, name) is None
+        ]
+        if problems:
+            raise SettingsError(problems)
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build the settings, turning validation failures into `SettingsError` (one line each)."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            name = ".".join(str(part) for part in error["loc"]).upper() or "SETTINGS"
+            message = error["msg"].removeprefix("Value error, ")
+            problems.append(f"{name}: {message}")
+        raise SettingsError(problems) from None

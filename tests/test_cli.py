@@ -1,0 +1,182 @@
+"""The `flux-bot` command as a user runs it: a real process against the sandbox."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import os
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from aiohttp.test_utils import TestServer
+from PIL import Image
+
+from bot.apiframe.sandbox import SANDBOX_KEY, Outcome, Sandbox, SandboxConfig, create_app
+
+KEY = "afk_cli_test_key"
+
+
+@pytest.fixture
+async def sandbox(tmp_path: Path) -> AsyncIterator[tuple[Sandbox, str]]:
+    app = create_app(SandboxConfig(api_keys={KEY}, queued_seconds=0.1, processing_seconds=0.4))
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    yield app[SANDBOX_KEY], str(server.make_url("")).rstrip("/")
+    await server.close()
+
+
+async def run_cli(cwd: Path, *args: str, **env: str) -> tuple[int, str, str]:
+    """Run `python -m bot ARGS` in `cwd` with only the given bot settings."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("APIFRAME_", "DISCORD_"))}
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        *args,
+        cwd=cwd,
+        env={**clean, "PYTHONPATH": str(Path(__file__).parent.parent), **env},
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(process.communicate(), timeout=60)
+    return process.returncode or 0, out.decode(), err.decode()
+
+
+async def test_generate_writes_the_image(sandbox: tuple[Sandbox, str], tmp_path: Path) -> None:
+    """`generate` submits, waits, downloads and saves the image; prints job, seed and time."""
+    state, url = sandbox
+    code, out, err = await run_cli(
+        tmp_path,
+        "generate",
+        "a lighthouse at dusk",
+        "--resolution", "0.5MP",
+        "--aspect-ratio", "16:9",
+        "--format", "png",
+        "--seed", "1234",
+        "--quality", "80",
+        "--upsample",
+        "-o", "out/light.png",
+        APIFRAME_BASE_URL=url,
+        APIFRAME_API_KEY=KEY,
+    )  # fmt: skip
+    assert code == 0, err
+    assert "seed 1234" in out
+    assert "job " in out
+    image = Image.open(io.BytesIO((tmp_path / "out" / "light.png").read_bytes()))
+    assert image.format == "PNG"
+    assert image.width > image.height
+    body = state.requests[0]["body"]
+    assert '"aspect_ratio": "16:9"' in body or '"aspect_ratio":"16:9"' in body
+    assert state.stats["created"] == 1
+
+
+async def test_generate_with_reference_image(sandbox: tuple[Sandbox, str], tmp_path: Path) -> None:
+    """--image sends the reference as image_prompt (+ strength) and in input_images."""
+    state, url = sandbox
+    code, _, err = await run_cli(
+        tmp_path, "generate", "a cat", "--image", "https://cdn.example/ref.png",
+        "--strength", "0.35", "-q", "-o", "cat.jpg",
+        APIFRAME_BASE_URL=url, APIFRAME_API_KEY=KEY,
+    )  # fmt: skip
+    assert code == 0, err
+    body = state.requests[0]["body"]
+    assert "image_prompt_strength" in body
+    assert "input_images" in body
+
+
+@pytest.mark.parametrize(
+    ("setup", "expected"),
+    [
+        ("failed", "blocked"),
+        ("credits", "out of credits (needs 7, has 2)"),
+        ("badkey", "missing or invalid"),
+    ],
+)
+async def test_generate_failures_are_one_line(
+    sandbox: tuple[Sandbox, str], tmp_path: Path, setup: str, expected: str
+) -> None:
+    """Failures end with one readable `error:` line and a non-zero exit, never a traceback."""
+    state, url = sandbox
+    key = KEY
+    if setup == "failed":
+        state.add_outcome(Outcome(status="FAILED", error="Provider returned an error: blocked"))
+    elif setup == "credits":
+        state.config.credits = 2
+    else:
+        key = "afk_wrong_key"
+    code, _, err = await run_cli(
+        tmp_path, "generate", "x", "--resolution", "1MP", "-q",
+        APIFRAME_BASE_URL=url, APIFRAME_API_KEY=key,
+    )  # fmt: skip
+    assert code == 1
+    assert expected in err
+    assert "Traceback" not in err
+    assert err.count("\n") == 1
+    assert key not in err
+
+
+async def test_invalid_option_is_refused_locally(tmp_path: Path) -> None:
+    """An invalid option never reaches the API: one line names it."""
+    code, _, err = await run_cli(
+        tmp_path, "generate", "x", "--strength", "0.33", "--image", "https://a.example/b.png",
+        APIFRAME_API_KEY=KEY, APIFRAME_BASE_URL="http://127.0.0.1:9",
+    )  # fmt: skip
+    assert code == 1
+    assert "image_prompt_strength" in err
+    assert "0.05" in err
+
+
+async def test_missing_and_placeholder_settings(tmp_path: Path) -> None:
+    """`run` without secrets, or with the .env.example placeholders, exits 2 with one line each."""
+    code, _, err = await run_cli(tmp_path, "run")
+    assert code == 2
+    assert err.splitlines() == [
+        "error: DISCORD_TOKEN: not set; put the bot token from the Discord developer portal"
+        " (Bot → Reset Token) in .env",
+        "error: APIFRAME_API_KEY: not set; put your Apiframe API key (starts with afk_) in .env",
+    ]
+    example = Path(__file__).parent.parent / ".env.example"
+    (tmp_path / ".env").write_text(example.read_text())
+    code, _, err = await run_cli(tmp_path, "run")
+    assert code == 2
+    assert "DISCORD_TOKEN: still holds the placeholder" in err
+    assert "Traceback" not in err
+
+
+async def test_migrate_and_check(sandbox: tuple[Sandbox, str], tmp_path: Path) -> None:
+    """`migrate` creates the SQLite file; `check` reports one line per part."""
+    _, url = sandbox
+    db = f"sqlite+aiosqlite:///{tmp_path}/data/bot.db"
+    code, out, err = await run_cli(tmp_path, "migrate", DATABASE_URL=db)
+    assert code == 0, err
+    assert "revision 0002" in out
+    code, out, _ = await run_cli(
+        tmp_path, "check", DATABASE_URL=db, APIFRAME_BASE_URL=url, APIFRAME_API_KEY=KEY,
+        DISCORD_TOKEN="abc.def.ghi", DISCORD_API_BASE_URL="http://127.0.0.1:9/api/v10",
+    )  # fmt: skip
+    lines = out.splitlines()
+    assert lines[0].startswith("settings  ok")
+    assert lines[1].startswith("database  ok")
+    assert "0002" in lines[1]
+    assert lines[2].startswith("apiframe  ok")
+    assert lines[3].startswith("discord   FAIL")
+    assert code == 1
+    assert "abc.def.ghi" not in out
+
+
+async def test_sandbox_command_serves(tmp_path: Path) -> None:
+    """`flux-bot sandbox --port 0` starts and prints where it listens."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "sandbox", "--port", "0",
+        cwd=tmp_path, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).parent.parent)},
+    )  # fmt: skip
+    try:
+        assert process.stdout is not None
+        line = await asyncio.wait_for(process.stdout.readline(), timeout=30)
+        assert line.decode().startswith("Apiframe sandbox listening on http://127.0.0.1:")
+    finally:
+        process.terminate()
+        await process.wait()

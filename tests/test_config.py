@@ -1,0 +1,141 @@
+"""Settings: names, defaults, parsing, placeholder refusal and readable errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.config import DEFAULT_DATABASE_URL, SettingsError, load_settings
+
+ALL_NAMES = (
+    "DISCORD_TOKEN",
+    "APIFRAME_API_KEY",
+    "APIFRAME_BASE_URL",
+    "APIFRAME_TIMEOUT",
+    "APIFRAME_MAX_DOWNLOAD_MB",
+    "DATABASE_URL",
+    "DISCORD_API_BASE_URL",
+    "DISCORD_GATEWAY_URL",
+    "DISCORD_GUILD_IDS",
+    "WEBHOOK_PUBLIC_URL",
+    "WEB_HOST",
+    "WEB_PORT",
+    "LOG_LEVEL",
+)
+
+
+@pytest.fixture(autouse=True)
+def _isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Run each test in an empty directory with none of the bot's variables set."""
+    monkeypatch.chdir(tmp_path)
+    for name in ALL_NAMES:
+        monkeypatch.delenv(name, raising=False)
+
+
+def test_defaults_without_any_environment() -> None:
+    """With nothing set the documented defaults apply and secrets are unset."""
+    settings = load_settings()
+    assert settings.apiframe_base_url == "https://api.apiframe.ai"
+    assert settings.database_url == DEFAULT_DATABASE_URL
+    assert settings.discord_token is None
+    assert settings.discord_guild_ids == []
+    assert settings.web_port == 8080
+    assert settings.sqlite_path == Path("./data/flux-bot.db")
+
+
+def test_reads_environment_names(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every setting is read from its upper-case environment variable."""
+    monkeypatch.setenv("DISCORD_TOKEN", "MTIz.abc.def")
+    monkeypatch.setenv("APIFRAME_API_KEY", "afk_live_123456")
+    monkeypatch.setenv("APIFRAME_BASE_URL", "http://127.0.0.1:8787/")
+    monkeypatch.setenv("DISCORD_API_BASE_URL", "http://127.0.0.1:9000/api/v10")
+    monkeypatch.setenv("DISCORD_GATEWAY_URL", "ws://127.0.0.1:9000/gateway")
+    monkeypatch.setenv("DISCORD_GUILD_IDS", "123, 456")
+    monkeypatch.setenv("WEBHOOK_PUBLIC_URL", "https://bot.example.org")
+    monkeypatch.setenv("WEB_HOST", "0.0.0.0")
+    monkeypatch.setenv("WEB_PORT", "9999")
+    monkeypatch.setenv("LOG_LEVEL", "debug")
+    settings = load_settings()
+    assert settings.discord_token is not None
+    assert settings.discord_token.get_secret_value() == "MTIz.abc.def"
+    assert settings.apiframe_base_url == "http://127.0.0.1:8787"
+    assert settings.discord_guild_ids == [123, 456]
+    assert settings.discord_gateway_url == "ws://127.0.0.1:9000/gateway"
+    assert settings.web_port == 9999
+    assert settings.log_level == "DEBUG"
+
+
+def test_reads_dotenv_file(tmp_path: Path) -> None:
+    """A `.env` file in the working directory is read; empty values mean the default."""
+    (tmp_path / ".env").write_text("APIFRAME_API_KEY=afk_from_file_1\nDISCORD_API_BASE_URL=\n")
+    settings = load_settings()
+    assert settings.apiframe_api_key is not None
+    assert settings.apiframe_api_key.get_secret_value() == "afk_from_file_1"
+    assert settings.discord_api_base_url is None
+
+
+def test_example_placeholders_are_refused() -> None:
+    """The values shipped in .env.example are refused with a line naming the setting."""
+    example = Path(__file__).parent.parent / ".env.example"
+    values = dict(
+        line.split("=", 1)
+        for line in example.read_text().splitlines()
+        if line and not line.startswith("#")
+    )
+    with pytest.raises(SettingsError) as caught:
+        load_settings(
+            discord_token=values["DISCORD_TOKEN"], apiframe_api_key=values["APIFRAME_API_KEY"]
+        )
+    problems = caught.value.problems
+    assert len(problems) == 2
+    assert problems[0].startswith("DISCORD_TOKEN: ")
+    assert problems[1].startswith("APIFRAME_API_KEY: ")
+    assert all("placeholder" in p for p in problems)
+
+
+def test_every_setting_is_in_env_example() -> None:
+    """`.env.example` documents every setting the class knows, each with a comment."""
+    from bot.config import Settings
+
+    example = (Path(__file__).parent.parent / ".env.example").read_text()
+    for name in Settings.model_fields:
+        assert f"\n{name.upper()}=" in example, name
+
+
+def test_one_readable_line_per_problem() -> None:
+    """Several invalid values give one `NAME: reason` line each and no traceback text."""
+    with pytest.raises(SettingsError) as caught:
+        load_settings(
+            apiframe_base_url="ftp://x",
+            discord_gateway_url="http://not-ws",
+            web_port=70000,
+            log_level="LOUD",
+            discord_guild_ids="12,abc",
+        )
+    problems = caught.value.problems
+    names = sorted(p.split(":")[0] for p in problems)
+    assert names == [
+        "APIFRAME_BASE_URL",
+        "DISCORD_GATEWAY_URL",
+        "DISCORD_GUILD_IDS.1",
+        "LOG_LEVEL",
+        "WEB_PORT",
+    ]
+    assert all("Traceback" not in p and "\n" not in p for p in problems)
+
+
+def test_require_names_missing_secrets() -> None:
+    """`require` says which secrets are missing and where to get them."""
+    settings = load_settings()
+    with pytest.raises(SettingsError) as caught:
+        settings.require("discord_token", "apiframe_api_key")
+    assert [p.split(":")[0] for p in caught.value.problems] == ["DISCORD_TOKEN", "APIFRAME_API_KEY"]
+
+
+def test_secrets_hidden_in_repr() -> None:
+    """Neither repr nor str of the settings shows a secret."""
+    settings = load_settings(discord_token="tok.secret.value", apiframe_api_key="afk_secret_9")
+    text = repr(settings) + str(settings) + str(settings.model_dump())
+    assert "tok.secret.value" not in text
+    assert "afk_secret_9" not in text
