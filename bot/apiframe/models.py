@@ -1,0 +1,160 @@
+"""Pydantic models of Apiframe's v2 image API as FLUX.2 [max] uses it.
+
+The request models are strict (nothing the published schema lacks is ever sent); the
+response models are lenient (unknown fields ignored, unknown statuses kept as "still running").
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AliasChoices,
+    AnyHttpUrl,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    field_validator,
+)
+
+MODEL_ID = "flux-2-max"
+PROMPT_MAX_LENGTH = 2000
+MAX_INPUT_IMAGES = 8
+
+Resolution = Literal["0.5MP", "1MP", "2MP", "4MP"]
+AspectRatio = Literal["1:1", "3:4", "4:3", "9:16", "16:9"]
+OutputFormat = Literal["jpg", "png", "webp"]
+WebhookEvent = Literal["progress", "completed", "failed"]
+
+RESOLUTIONS: tuple[Resolution, ...] = ("0.5MP", "1MP", "2MP", "4MP")
+ASPECT_RATIOS: tuple[AspectRatio, ...] = ("1:1", "3:4", "4:3", "9:16", "16:9")
+OUTPUT_FORMATS: tuple[OutputFormat, ...] = ("jpg", "png", "webp")
+
+Url = Annotated[AnyHttpUrl, PlainSerializer(str, return_type=str)]
+
+
+class FluxParams(BaseModel):
+    """`fluxParams` of a generation request, validated before anything is sent."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    resolution: Resolution | None = None
+    aspect_ratio: AspectRatio | None = None
+    image_prompt: Url | None = None
+    image_prompt_strength: float | None = Field(default=None, ge=0, le=1)
+    input_images: list[Url] | None = Field(default=None, max_length=MAX_INPUT_IMAGES)
+    output_format: OutputFormat | None = None
+    output_quality: int | None = Field(default=None, ge=0, le=100, strict=True)
+    prompt_upsampling: bool | None = None
+    seed: int | None = Field(default=None, ge=0, le=2**53 - 1, strict=True)
+
+    @field_validator("image_prompt_strength")
+    @classmethod
+    def _step_of_five_hundredths(cls, value: float | None) -> float | None:
+        if value is None:
+            return None
+        if (Decimal(str(value)) * 20) % 1 != 0:
+            raise ValueError("must be a multiple of 0.05")
+        return round(value, 2)
+
+
+class GenerateRequest(BaseModel):
+    """Body of `POST /v2/images/generate`."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    prompt: str = Field(min_length=1, max_length=PROMPT_MAX_LENGTH)
+    model: Literal["flux-2-max"] = "flux-2-max"
+    flux_params: FluxParams = Field(default_factory=FluxParams, alias="fluxParams")
+    webhook_url: Url | None = Field(default=None, alias="webhookUrl")
+    webhook_events: list[WebhookEvent] | None = Field(
+        default=None, alias="webhookEvents", min_length=1
+    )
+
+    @field_validator("prompt")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must not be blank")
+        return value
+
+    def to_wire(self) -> dict[str, Any]:
+        """The JSON body: camelCase keys, unset options left out."""
+        return self.model_dump(mode="json", by_alias=True, exclude_none=True)
+
+
+class JobStatus(StrEnum):
+    QUEUED = "QUEUED"
+    PROCESSING = "PROCESSING"
+    COMPLETED = "COMPLETED"
+    FAILED = "FAILED"
+    CANCELLED = "CANCELLED"
+    UNKNOWN = "UNKNOWN"
+
+    @classmethod
+    def _missing_(cls, value: object) -> JobStatus:
+        # A status this client does not know yet means "keep waiting".
+        return cls.UNKNOWN
+
+    @property
+    def is_terminal(self) -> bool:
+        return self in (JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELLED)
+
+
+class JobAccepted(BaseModel):
+    """The 202 answer to a submission."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    job_id: str = Field(alias="jobId", min_length=1)
+    status: JobStatus = JobStatus.QUEUED
+
+
+class Job(BaseModel):
+    """A job as `GET /v2/jobs/{id}` returns it (webhook bodies parse into it too)."""
+
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+    # Jobs say `id`; submissions and webhook bodies say `jobId`.
+    id: str = Field(min_length=1, validation_alias=AliasChoices("id", "jobId"))
+    status: JobStatus
+    progress: int | None = None
+    result: Any = None
+    error: str | None = None
+    credit_cost: int | None = Field(default=None, alias="creditCost")
+    created_at: datetime | None = Field(default=None, alias="createdAt")
+    completed_at: datetime | None = Field(default=None, alias="completedAt")
+    expired: bool = False
+
+    @field_validator("progress", mode="before")
+    @classmethod
+    def _clamp_progress(cls, value: object) -> object:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return max(0, min(100, int(value)))
+        if isinstance(value, str) and value.strip().isdigit():
+            return max(0, min(100, int(value)))
+        return None
+
+    @property
+    def image_urls(self) -> list[str]:
+        """Every result URL, whichever shape the API used for `result`."""
+        return parse_result_urls(self.result)
+
+
+def parse_result_urls(result: object) -> list[str]:
+    """Result URLs from a bare string, a list, `{"images": [...]}` or `{"url"|"imageUrl"|...}`."""
+    if isinstance(result, str):
+        return [result] if result.strip() else []
+    if isinstance(result, list):
+        return [url for item in result for url in parse_result_urls(item)]
+    if isinstance(result, dict):
+        if "images" in result:
+            return parse_result_urls(result["images"])
+        for key in ("url", "imageUrl", "image_url"):
+            if isinstance(result.get(key), str):
+                return parse_result_urls(result[key])
+    return []
