@@ -1,0 +1,363 @@
+"""The job ledger: every state change is a compare-and-set, safe across processes."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import and_, func, or_, select, update
+
+from bot.storage.db import Database
+from bot.storage.models import JobRow
+
+STATES = {
+    "pending",  # written, waiting in our local queue
+    "submitting",  # being sent to Apiframe under its idempotency key
+    "queued",  # accepted by Apiframe
+    "processing",
+    "completed",  # result known at Apiframe, not yet posted
+    "delivered",
+    "failed",
+    "cancelled",
+    "timed_out",
+}
+TERMINAL = {"delivered", "failed", "cancelled", "timed_out"}
+UNFINISHED = STATES - TERMINAL
+_ENDINGS = frozenset({"failed", "cancelled", "timed_out"})
+# Where each state may go next. Staying in a state is always allowed (a guarded field update).
+# `timed_out` is terminal for the member, but Apiframe may still finish (and bill) the job late.
+TRANSITIONS: dict[str, frozenset[str]] = {
+    "pending": frozenset({"submitting"}) | _ENDINGS,
+    "submitting": frozenset({"pending", "queued", "processing", "completed"}) | _ENDINGS,
+    "queued": frozenset({"processing", "completed"}) | _ENDINGS,
+    "processing": frozenset({"completed"}) | _ENDINGS,
+    "completed": frozenset({"delivered"}) | _ENDINGS,
+    "timed_out": frozenset({"completed"}),
+    "delivered": frozenset(),
+    "failed": frozenset(),
+    "cancelled": frozenset(),
+}
+
+
+def can_move(from_state: str, to_state: str) -> bool:
+    """Whether a job may go from `from_state` to `to_state`."""
+    return from_state == to_state or to_state in TRANSITIONS.get(from_state, frozenset())
+
+
+# States the driver looks at when `next_check_at` comes: running jobs, and timed-out ones that
+# may still finish (and be paid for) late.
+CHECKED = (UNFINISHED - {"pending"}) | {"timed_out"}
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def as_utc(moment: datetime | str) -> datetime:
+    """An aggregate's datetime as aware UTC: on SQLite aggregates bypass the column type and
+    come back naive (or, through a CASE, as text)."""
+    if isinstance(moment, str):
+        moment = datetime.fromisoformat(moment)
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+
+
+class NewJob(BaseModel):
+    """What is known when a job is asked for."""
+
+    id: str
+    idempotency_key: str
+    prompt: str
+    params: dict[str, Any] = Field(default_factory=dict)
+    source: str = "command"
+    parent_job_id: str | None = None
+    user_id: int
+    channel_id: int
+    guild_id: int | None = None
+    application_id: int = 0
+    interaction_id: int | None = None
+    interaction_token: str | None = Field(default=None, repr=False)
+    token_expires_at: datetime | None = None
+    response_message_id: int | None = None
+    ephemeral: bool = False
+    locale: str | None = None
+    upload_limit: int | None = None
+    seed: int | None = None
+    reserved_credits: int | None = None
+
+
+class JobRecord(BaseModel):
+    """A stored job as plain data. The interaction token never shows in its repr."""
+
+    model_config = ConfigDict(from_attributes=True, frozen=True)
+
+    id: str
+    idempotency_key: str
+    apiframe_job_id: str | None
+    state: str
+    guild_id: int | None
+    channel_id: int
+    user_id: int
+    application_id: int
+    interaction_id: int | None
+    interaction_token: str | None = Field(repr=False)
+    token_expires_at: datetime | None
+    response_message_id: int | None
+    ephemeral: bool
+    locale: str | None
+    upload_limit: int | None
+    prompt: str
+    params: dict[str, Any]
+    source: str
+    parent_job_id: str | None
+    progress: int | None
+    result_urls: list[str]
+    error_kind: str | None
+    error_message: str | None
+    credit_cost: int | None
+    reserved_credits: int | None = None
+    seed: int | None
+    created_at: datetime
+    updated_at: datetime
+    submitted_at: datetime | None
+    started_at: datetime | None
+    completed_at: datetime | None
+    delivered_at: datetime | None
+    next_check_at: datetime | None
+    last_progress_edit_at: datetime | None
+    attempts: int
+    delivery_channel_message_id: int | None
+    delivery_note: str | None
+    lease_owner: str | None
+    lease_until: datetime | None
+
+
+def pending_row(new: NewJob, now: datetime) -> JobRow:
+    """The row of a job just asked for."""
+    return JobRow(
+        **new.model_dump(),
+        state="pending",
+        created_at=now,
+        updated_at=now,
+        next_check_at=None,
+        attempts=0,
+        result_urls=[],
+    )
+
+
+class JobStore:
+    """Reads and writes jobs; returns `JobRecord`s, never ORM objects."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def create(self, new: NewJob) -> JobRecord:
+        row = pending_row(new, utcnow())
+        async with self.db.session() as session:
+            session.add(row)
+        return JobRecord.model_validate(row)
+
+    async def get(self, job_id: str) -> JobRecord | None:
+        async with self.db.session() as session:
+            row = await session.get(JobRow, job_id)
+            return JobRecord.model_validate(row) if row else None
+
+    async def _one(self, *where: Any) -> JobRecord | None:
+        async with self.db.session() as session:
+            row = (await session.execute(select(JobRow).where(*where))).scalar_one_or_none()
+            return JobRecord.model_validate(row) if row else None
+
+    async def get_by_apiframe_id(self, apiframe_job_id: str) -> JobRecord | None:
+        return await self._one(JobRow.apiframe_job_id == apiframe_job_id)
+
+    async def get_by_idempotency_key(self, key: str) -> JobRecord | None:
+        return await self._one(JobRow.idempotency_key == key)
+
+    async def transition(
+        self, job_id: str, from_states: Collection[str], to_state: str, **fields: Any
+    ) -> JobRecord | None:
+        """Move a job to `to_state` only if it is in one of `from_states`; None if it was not
+        (another process, or an earlier event, got there first)."""
+        if to_state not in STATES:
+            raise ValueError(f"unknown state {to_state!r}")
+        wrong = sorted(f for f in from_states if not can_move(f, to_state))
+        if wrong:
+            raise ValueError(f"a job cannot move from {', '.join(wrong)} to {to_state}")
+        return await self._update(
+            job_id, [JobRow.state.in_(list(from_states))], state=to_state, **fields
+        )
+
+    async def update(self, job_id: str, **fields: Any) -> JobRecord | None:
+        """Change fields without a state guard (progress, schedule, lease)."""
+        if "state" in fields:
+            raise ValueError("change a job's state with transition(), which checks the old one")
+        return await self._update(job_id, [], **fields)
+
+    async def _update(self, job_id: str, guards: list[Any], **fields: Any) -> JobRecord | None:
+        fields["updated_at"] = utcnow()
+        async with self.db.session() as session:
+            result = await session.execute(
+                update(JobRow)
+                .where(JobRow.id == job_id, *guards)
+                .values(**fields)
+                .execution_options(synchronize_session=False)
+            )
+            if result.rowcount != 1:  # type: ignore[attr-defined]
+                return None
+            row = await session.get(JobRow, job_id, populate_existing=True)
+            return JobRecord.model_validate(row)
+
+    async def by_states(self, states: Iterable[str]) -> list[JobRecord]:
+        async with self.db.session() as session:
+            rows = await session.scalars(
+                select(JobRow).where(JobRow.state.in_(list(states))).order_by(JobRow.created_at)
+            )
+            return [JobRecord.model_validate(r) for r in rows]
+
+    async def unfinished(self) -> list[JobRecord]:
+        return await self.by_states(UNFINISHED)
+
+    async def claim_due(
+        self,
+        owner: str,
+        now: datetime,
+        *,
+        limit: int = 64,
+        lease_seconds: float = 120.0,
+        exclude: Collection[str] = (),
+    ) -> list[JobRecord]:
+        """Lease unfinished jobs whose check is due and that nobody else holds."""
+        due = (
+            JobRow.state.in_(list(CHECKED)),
+            JobRow.next_check_at.is_not(None),
+            JobRow.next_check_at <= now,
+            or_(JobRow.lease_until.is_(None), JobRow.lease_until < now),
+        )
+        until = now + timedelta(seconds=lease_seconds)
+        claimed: list[JobRecord] = []
+        async with self.db.session() as session:
+            query = select(JobRow.id).where(*due).order_by(JobRow.next_check_at).limit(limit)
+            if exclude:
+                query = query.where(JobRow.id.not_in(list(exclude)))
+            if not self.db.is_sqlite:
+                query = query.with_for_update(skip_locked=True)
+            ids = list(await session.scalars(query))
+            for job_id in ids:
+                # Guarded per row: on SQLite, a concurrent claimer loses the race here.
+                result = await session.execute(
+                    update(JobRow)
+                    .where(JobRow.id == job_id, *due)
+                    .values(lease_owner=owner, lease_until=until)
+                    .execution_options(synchronize_session=False)
+                )
+                if result.rowcount == 1:  # type: ignore[attr-defined]
+                    row = await session.get(JobRow, job_id, populate_existing=True)
+                    claimed.append(JobRecord.model_validate(row))
+        return claimed
+
+    async def release(self, job_id: str, owner: str) -> None:
+        async with self.db.session() as session:
+            await session.execute(
+                update(JobRow)
+                .where(JobRow.id == job_id, JobRow.lease_owner == owner)
+                .values(lease_owner=None, lease_until=None)
+            )
+
+    async def next_check_at(self) -> datetime | None:
+        """The earliest scheduled check of any unfinished job."""
+        async with self.db.session() as session:
+            return await session.scalar(
+                select(func.min(JobRow.next_check_at)).where(
+                    JobRow.state.in_(list(CHECKED)), JobRow.next_check_at.is_not(None)
+                )
+            )
+
+    async def recent_durations(self, limit: int = 50) -> list[float]:
+        """Seconds from submission to completion of the newest completed jobs."""
+        async with self.db.session() as session:
+            rows = await session.execute(
+                select(JobRow.submitted_at, JobRow.completed_at)
+                .where(
+                    JobRow.state.in_(["completed", "delivered"]),
+                    JobRow.submitted_at.is_not(None),
+                    JobRow.completed_at.is_not(None),
+                )
+                .order_by(JobRow.completed_at.desc())
+                .limit(limit)
+            )
+            return [(done - sent).total_seconds() for sent, done in rows if sent and done]
+
+    async def last_submitted(self, user_ids: Collection[int]) -> dict[int, datetime]:
+        """When each of these members last had a job sent to Apiframe."""
+        if not user_ids:
+            return {}
+        async with self.db.session() as session:
+            rows = await session.execute(
+                select(JobRow.user_id, func.max(JobRow.submitted_at))
+                .where(JobRow.user_id.in_(list(user_ids)), JobRow.submitted_at.is_not(None))
+                .group_by(JobRow.user_id)
+            )
+            return {user: as_utc(when) for user, when in rows if when is not None}
+
+    async def held_for(self, user_id: int, note_prefix: str = "held:") -> list[JobRecord]:
+        """Finished private jobs of a member that could not be posted, oldest first."""
+        async with self.db.session() as session:
+            rows = await session.scalars(
+                select(JobRow)
+                .where(
+                    JobRow.user_id == user_id,
+                    JobRow.state == "completed",
+                    JobRow.delivery_note.startswith(note_prefix),
+                )
+                .order_by(JobRow.completed_at)
+            )
+            return [JobRecord.model_validate(r) for r in rows]
+
+    async def count_in(self, states: Collection[str]) -> int:
+        """How many jobs are in any of these states."""
+        async with self.db.session() as session:
+            count = await session.scalar(
+                select(func.count()).select_from(JobRow).where(JobRow.state.in_(list(states)))
+            )
+            return int(count or 0)
+
+    async def count_active(self, user_id: int) -> int:
+        async with self.db.session() as session:
+            count = await session.scalar(
+                select(func.count())
+                .select_from(JobRow)
+                .where(JobRow.user_id == user_id, JobRow.state.in_(list(UNFINISHED)))
+            )
+            return int(count or 0)
+
+    async def count_by_state(
+        self, *, user_id: int | None = None, guild_id: int | None = None
+    ) -> dict[str, int]:
+        """How many jobs are in each state, optionally for one member or one server."""
+        query = select(JobRow.state, func.count()).group_by(JobRow.state)
+        if user_id is not None:
+            query = query.where(JobRow.user_id == user_id)
+        if guild_id is not None:
+            query = query.where(JobRow.guild_id == guild_id)
+        async with self.db.session() as session:
+            return {state: int(n) for state, n in await session.execute(query)}
+
+    async def queue_position(self, job_id: str) -> int | None:
+        """How many pending jobs were created before this one; None unless it is pending."""
+        async with self.db.session() as session:
+            job = await session.get(JobRow, job_id)
+            if job is None or job.state != "pending":
+                return None
+            ahead = await session.scalar(
+                select(func.count())
+                .select_from(JobRow)
+                .where(
+                    JobRow.state == "pending",
+                    or_(
+                        JobRow.created_at < job.created_at,
+                        and_(JobRow.created_at == job.created_at, JobRow.id < job.id),
+                    ),
+                )
+            )
+            return int(ahead or 0)

@@ -1,0 +1,107 @@
+"""Tables. Datetimes are stored in UTC and always come back timezone-aware."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import JSON, BigInteger, Boolean, DateTime, Index, Integer, String, Text
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A datetime stored as UTC; naive values are refused rather than guessed at."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime refused: store timezone-aware UTC datetimes")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UTCDateTime, dict[str, Any]: JSON}
+
+
+class JobRow(Base):
+    """One generation, from the moment it is asked for until it is delivered or failed."""
+
+    __tablename__ = "jobs"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    idempotency_key: Mapped[str] = mapped_column(String(255), unique=True)
+    apiframe_job_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+    state: Mapped[str] = mapped_column(String(16))
+
+    guild_id: Mapped[int | None] = mapped_column(BigInteger)
+    channel_id: Mapped[int] = mapped_column(BigInteger)
+    user_id: Mapped[int] = mapped_column(BigInteger)
+    application_id: Mapped[int] = mapped_column(BigInteger)
+    interaction_id: Mapped[int | None] = mapped_column(BigInteger, unique=True)
+    interaction_token: Mapped[str | None] = mapped_column(Text)
+    token_expires_at: Mapped[datetime | None]
+    response_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    ephemeral: Mapped[bool] = mapped_column(Boolean, default=False)
+    locale: Mapped[str | None] = mapped_column(String(16))
+    upload_limit: Mapped[int | None] = mapped_column(BigInteger)
+
+    prompt: Mapped[str] = mapped_column(Text)
+    params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    source: Mapped[str] = mapped_column(String(16), default="command")
+    parent_job_id: Mapped[str | None] = mapped_column(String(36))
+
+    progress: Mapped[int | None] = mapped_column(Integer)
+    result_urls: Mapped[list[str]] = mapped_column(JSON, default=list)
+    error_kind: Mapped[str | None] = mapped_column(String(16))
+    error_message: Mapped[str | None] = mapped_column(Text)
+    credit_cost: Mapped[int | None] = mapped_column(Integer)
+    reserved_credits: Mapped[int | None] = mapped_column(Integer)  # estimate until credit_cost
+    seed: Mapped[int | None] = mapped_column(BigInteger)
+
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    submitted_at: Mapped[datetime | None]
+    started_at: Mapped[datetime | None]
+    completed_at: Mapped[datetime | None]
+    delivered_at: Mapped[datetime | None]
+    next_check_at: Mapped[datetime | None]
+    last_progress_edit_at: Mapped[datetime | None]
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    delivery_channel_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    delivery_note: Mapped[str | None] = mapped_column(Text)
+
+    lease_owner: Mapped[str | None] = mapped_column(String(64))
+    lease_until: Mapped[datetime | None]
+
+    __table_args__ = (
+        Index("ix_jobs_due", "state", "next_check_at"),
+        Index("ix_jobs_user_state", "user_id", "state"),
+        Index("ix_jobs_guild_completed", "guild_id", "completed_at"),
+        Index("ix_jobs_guild_user_created", "guild_id", "user_id", "created_at"),
+        Index("ix_jobs_guild_created", "guild_id", "created_at"),
+    )
+
+
+class GuildConfigRow(Base):
+    """A guild's moderation policy (JSON), plus the row every reservation locks first."""
+
+    __tablename__ = "guild_configs"
+
+    guild_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    policy: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    lock_seq: Mapped[int] = mapped_column(BigInteger, default=0)
+    budget_warned: Mapped[str | None] = mapped_column(String(7))  # "2026-11": warned this month
+    budget_stopped: Mapped[str | None] = mapped_column(String(7))
+    updated_at: Mapped[datetime]
