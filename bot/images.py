@@ -1,0 +1,159 @@
+"""Image checks and re-encoding with Pillow. Every public coroutine runs Pillow in a thread."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import warnings
+from dataclasses import dataclass
+
+from PIL import Image, UnidentifiedImageError
+
+# Reference images: what a member may attach.
+REFERENCE_FORMATS = {"PNG": "png", "JPEG": "jpg", "WEBP": "webp", "GIF": "gif"}
+REFERENCE_MAX_BYTES = 20 * 2**20
+REFERENCE_MAX_SIDE = 8192
+REFERENCE_MIN_SIDE = 64
+# Bound decoding work: a decompression bomb is refused before it eats memory.
+MAX_PIXELS = 64_000_000
+
+EXTENSIONS = {"PNG": "png", "JPEG": "jpg", "WEBP": "webp", "GIF": "gif"}
+CONTENT_TYPES = {"png": "image/png", "jpg": "image/jpeg", "webp": "image/webp", "gif": "image/gif"}
+
+
+class ImageProblem(ValueError):
+    """The bytes are not an acceptable image; the message is written for the member."""
+
+
+@dataclass(frozen=True, slots=True)
+class ImageInfo:
+    format: str  # file extension: png, jpg, webp, gif
+    width: int
+    height: int
+    size: int
+
+    @property
+    def content_type(self) -> str:
+        return CONTENT_TYPES[self.format]
+
+
+@dataclass(frozen=True, slots=True)
+class FittedImage:
+    data: bytes
+    info: ImageInfo
+    reencoded: bool
+    note: str | None  # what was done to make it fit, for the embed
+
+
+def _open(data: bytes) -> Image.Image:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        try:
+            image = Image.open(io.BytesIO(data))
+        except (
+            UnidentifiedImageError,
+            Image.DecompressionBombError,
+            Image.DecompressionBombWarning,
+        ):
+            raise ImageProblem("that file is not an image I can read") from None
+        except OSError:
+            raise ImageProblem("that image file is damaged") from None
+    if image.width * image.height > MAX_PIXELS:
+        raise ImageProblem("that image has too many pixels")
+    return image
+
+
+def identify(data: bytes, *, decode: bool = True) -> ImageInfo:
+    """Read format and size from the bytes (not a file name); with `decode`, also check the
+    whole image decodes (slower: done for members' uploads, skipped for Apiframe's results)."""
+    image = _open(data)
+    fmt = EXTENSIONS.get(image.format or "")
+    if fmt is None:
+        raise ImageProblem("that image format is not supported; use PNG, JPEG, WebP or GIF")
+    if decode:
+        try:
+            image.load()
+        except (OSError, SyntaxError, ValueError):
+            raise ImageProblem("that image file is damaged or cut short") from None
+    return ImageInfo(format=fmt, width=image.width, height=image.height, size=len(data))
+
+
+def check_reference(data: bytes) -> ImageInfo:
+    """Validate a member's reference image: real image bytes, within size and dimension caps."""
+    if len(data) > REFERENCE_MAX_BYTES:
+        raise ImageProblem(
+            f"the reference image is {len(data) / 2**20:.1f} MiB; "
+            f"the limit is {REFERENCE_MAX_BYTES // 2**20} MiB"
+        )
+    info = identify(data)
+    if max(info.width, info.height) > REFERENCE_MAX_SIDE:
+        raise ImageProblem(
+            f"the reference image is {info.width}×{info.height}; "
+            f"the longest side may be at most {REFERENCE_MAX_SIDE} px"
+        )
+    if min(info.width, info.height) < REFERENCE_MIN_SIDE:
+        raise ImageProblem(
+            f"the reference image is {info.width}×{info.height}; "
+            f"each side must be at least {REFERENCE_MIN_SIDE} px"
+        )
+    return info
+
+
+def _encode(image: Image.Image, fmt: str, quality: int) -> bytes:
+    buffer = io.BytesIO()
+    if fmt == "jpg":
+        image.convert("RGB").save(buffer, "JPEG", quality=quality, optimize=True)
+    elif fmt == "webp":
+        image.save(buffer, "WEBP", quality=quality, method=4)
+    else:
+        image.save(buffer, "PNG", optimize=True)
+    return buffer.getvalue()
+
+
+def fit(data: bytes, limit: int) -> FittedImage:
+    """Return the image unchanged when it fits `limit` bytes, else a re-encoded copy that does.
+
+    Order: WebP at falling quality, then JPEG, then downscaling in 15 % steps.
+    """
+    info = identify(data, decode=False)
+    if len(data) <= limit:
+        return FittedImage(data, info, reencoded=False, note=None)
+    image = _open(data)
+    image.load()
+    if image.mode not in ("RGB", "RGBA"):
+        image = image.convert("RGBA" if "A" in image.getbands() else "RGB")
+    for fmt in ("webp", "jpg"):
+        for quality in (90, 80, 70, 60):
+            encoded = _encode(image, fmt, quality)
+            if len(encoded) <= limit:
+                return _fitted(encoded, fmt, image, info, f"re-encoded as {fmt.upper()} q{quality}")
+    scaled = image
+    while min(scaled.size) > 64:
+        scaled = scaled.resize(
+            (int(scaled.width * 0.85), int(scaled.height * 0.85)), Image.Resampling.LANCZOS
+        )
+        encoded = _encode(scaled, "webp", 80)
+        if len(encoded) <= limit:
+            note = f"downscaled to {scaled.width}×{scaled.height} WEBP q80"
+            return _fitted(encoded, "webp", scaled, info, note)
+    raise ImageProblem("the image could not be made small enough to upload")
+
+
+def _fitted(
+    data: bytes, fmt: str, image: Image.Image, original: ImageInfo, what: str
+) -> FittedImage:
+    info = ImageInfo(format=fmt, width=image.width, height=image.height, size=len(data))
+    note = f"{what} to fit Discord's upload limit (original {original.size / 2**20:.1f} MiB)"
+    return FittedImage(data, info, reencoded=True, note=note)
+
+
+async def identify_async(data: bytes) -> ImageInfo:
+    return await asyncio.to_thread(identify, data)
+
+
+async def check_reference_async(data: bytes) -> ImageInfo:
+    return await asyncio.to_thread(check_reference, data)
+
+
+async def fit_async(data: bytes, limit: int) -> FittedImage:
+    return await asyncio.to_thread(fit, data, limit)

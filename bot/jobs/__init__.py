@@ -1,0 +1,1 @@
+"""Generation jobs: the wire mapping, scheduling, failure wording and the driver loop."""

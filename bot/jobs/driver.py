@@ -1,0 +1,521 @@
+"""The one supervised loop that drives every unfinished job from submission to delivery.
+
+State lives in the database, never only in memory: after a restart (or in another process
+sharing a PostgreSQL database) the loop picks up every unfinished job where it stopped. A job
+is submitted under its stored idempotency key, so a resumed submission never buys a second image.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import time
+from collections.abc import Callable, Coroutine
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from bot import images
+from bot.apiframe.client import ApiframeClient
+from bot.apiframe.errors import ApiframeError
+from bot.apiframe.models import Job, JobStatus
+from bot.jobs import failures, queue, schedule
+from bot.jobs.failures import Failure, FailureKind
+from bot.jobs.options import GenerationOptions, build_request
+from bot.jobs.presenter import DeliveryError, Presenter, Progress, Route, Stage
+from bot.storage.jobs import JobRecord, JobStore
+
+log = logging.getLogger(__name__)
+
+ACTIVE_AT_APIFRAME = {"submitting", "queued", "processing"}
+HELD = "held: private result finished after the interaction expired"
+POLLED = {"queued", "processing"}
+# After the hard timeout a job is still checked now and then: if Apiframe finishes (and so
+# charges) it later, the image is delivered anyway. Results are kept about a day.
+LATE_WINDOW_SECONDS = 24 * 3600
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class DriverConfig(BaseModel):
+    """Knobs of the driver, filled from the settings."""
+
+    model_config = ConfigDict(frozen=True)
+
+    max_in_flight: int = 8
+    max_per_user: int = 2
+    poll_rate: float = 4.0  # polls per second across all jobs
+    soft_timeout: float = 180.0
+    hard_timeout: float = 600.0
+    progress_interval: float = 2.5  # at most one progress edit per job this often
+    token_margin: float = 60.0  # stop using an interaction token this long before it expires
+    webhook_url: str | None = None
+    lease_seconds: float = 120.0
+    max_attempts: int = 8  # unexpected errors on one job before it is failed
+    expected_seconds: float = schedule.DEFAULT_EXPECTED_SECONDS  # the prior until jobs are timed
+    webhook_safety_seconds: float = schedule.WEBHOOK_SAFETY_DELAY
+    late_check_seconds: float = 60.0  # how often a timed-out job is checked again
+
+
+class JobDriver:
+    """Admits waiting jobs, submits, polls (or waits for webhooks), downloads and delivers."""
+
+    def __init__(
+        self,
+        store: JobStore,
+        client: ApiframeClient,
+        presenter: Presenter,
+        config: DriverConfig,
+        *,
+        owner: str,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.store = store
+        self.client = client
+        self.presenter = presenter
+        self.config = config
+        self.owner = owner
+        self.clock = clock
+        self.budget = schedule.PollBudget(config.poll_rate, burst=max(1, int(config.poll_rate)))
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._steps: set[asyncio.Task[None]] = set()
+        self._busy: set[str] = set()
+        self._positions: dict[str, int] = {}  # queue place last shown to each waiting member
+        self._expected = config.expected_seconds
+        self._stopping = False
+
+    # --- lifecycle ----------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start the loop (idempotent)."""
+        if self._task is None or self._task.done():
+            self._stopping = False
+            self._task = asyncio.create_task(self._supervise(), name="job-driver")
+
+    async def stop(self) -> None:
+        """Stop the loop and wait for running steps; unfinished jobs stay in the database."""
+        self._stopping = True
+        self._wake.set()
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+        for step in list(self._steps):
+            step.cancel()
+        await asyncio.gather(*self._steps, return_exceptions=True)
+        # Let another process (or the next start) take over at once.
+        for job_id in list(self._busy):
+            await self.store.release(job_id, self.owner)
+
+    @property
+    def running(self) -> bool:
+        return self._task is not None and not self._task.done()
+
+    def wake(self) -> None:
+        """Something changed (a new job, a webhook): look again now."""
+        self._wake.set()
+
+    async def _supervise(self) -> None:
+        while not self._stopping:
+            try:
+                await self._loop()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("job driver loop crashed; restarting in 1 s")
+                await asyncio.sleep(1)
+
+    async def _loop(self) -> None:
+        await self._learn()
+        while not self._stopping:
+            self._wake.clear()
+            await self._admit()
+            await self._run_due()
+            delay = await self._idle_delay()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=delay)
+
+    async def _learn(self) -> None:
+        self._expected = schedule.expected_duration(
+            await self.store.recent_durations(), default=self.config.expected_seconds
+        )
+
+    async def _idle_delay(self) -> float:
+        next_at = await self.store.next_check_at()
+        if next_at is None:
+            return 5.0
+        return min(5.0, max(0.05, (next_at - self.clock()).total_seconds()))
+
+    def _spawn(self, job: JobRecord, coro: Coroutine[Any, Any, None]) -> None:
+        self._busy.add(job.id)
+        task = asyncio.create_task(coro, name=f"job-{job.id}")
+        self._steps.add(task)
+
+        def _done(t: asyncio.Task[None]) -> None:
+            self._steps.discard(t)
+            self._busy.discard(job.id)
+
+        task.add_done_callback(_done)
+
+    # --- admission --------------------------------------------------------------------
+
+    async def _admit(self) -> None:
+        waiting = await self.store.by_states({"pending"})
+        if not waiting:
+            return
+        in_flight = await self.store.by_states(ACTIVE_AT_APIFRAME)
+        by_user: dict[int, int] = {}
+        for job in in_flight:
+            by_user[job.user_id] = by_user.get(job.user_id, 0) + 1
+        last_served = await self.store.last_submitted({j.user_id for j in waiting})
+        ordered = queue.fair_order(
+            (
+                queue.Waiting(j.id, j.user_id, j.created_at)
+                for j in waiting
+                if j.id not in self._busy
+            ),
+            last_served,
+        )
+        chosen = queue.admit(
+            ordered,
+            in_flight=len(in_flight),
+            in_flight_by_user=by_user,
+            max_in_flight=self.config.max_in_flight,
+            max_per_user=self.config.max_per_user,
+        )
+        now = self.clock()
+        for entry in chosen:
+            claimed = await self.store.transition(
+                entry.job_id,
+                {"pending"},
+                "submitting",
+                lease_owner=self.owner,
+                lease_until=now + timedelta(seconds=self.config.lease_seconds),
+            )
+            if claimed is not None:
+                self._spawn(claimed, self._guarded(claimed, self._submit))
+        # Everyone still waiting sees their place in line, edited only when it changes.
+        chosen_ids = {c.job_id for c in chosen}
+        records = {j.id: j for j in waiting}
+        position = 0
+        for entry in ordered:
+            if entry.job_id in chosen_ids:
+                self._positions.pop(entry.job_id, None)
+                continue
+            position += 1
+            if self._positions.get(entry.job_id) == position:
+                continue
+            record = records[entry.job_id]
+            if await self._progress(record, self._waiting_progress(record, position)):
+                self._positions[entry.job_id] = position
+
+    def _waiting_progress(self, job: JobRecord, position: int) -> Progress:
+        per_slot = self._expected / max(1, self.config.max_in_flight)
+        eta = self._expected + position * per_slot
+        return Progress(
+            stage=Stage.WAITING,
+            elapsed_seconds=(self.clock() - job.created_at).total_seconds(),
+            position=position,
+            eta_seconds=eta,
+        )
+
+    # --- due work ---------------------------------------------------------------------
+
+    async def _run_due(self) -> None:
+        due = await self.store.claim_due(
+            self.owner,
+            self.clock(),
+            limit=64,
+            lease_seconds=self.config.lease_seconds,
+            exclude=self._busy,
+        )
+        for job in due:
+            if job.state == "submitting":
+                self._spawn(job, self._guarded(job, self._submit))
+            elif job.state in POLLED or job.state == "timed_out":
+                self._spawn(job, self._guarded(job, self._poll))
+            elif job.state == "completed":
+                self._spawn(job, self._guarded(job, self._deliver))
+            else:
+                await self.store.release(job.id, self.owner)
+
+    async def _guarded(
+        self, job: JobRecord, step: Callable[[JobRecord], Coroutine[Any, Any, None]]
+    ) -> None:
+        """Run one step of one job; an unexpected error is retried later, never lost."""
+        try:
+            await step(job)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            attempts = job.attempts + 1
+            log.exception("job %s: step %s failed (attempt %d)", job.id, step.__name__, attempts)
+            if attempts >= self.config.max_attempts:
+                await self._fail(job, failures.from_exception(exc))
+            else:
+                backoff = min(60.0, 2**attempts) * (0.5 + random.random() / 2)  # noqa: S311
+                await self.store.update(
+                    job.id,
+                    attempts=attempts,
+                    next_check_at=self.clock() + timedelta(seconds=backoff),
+                    lease_owner=None,
+                    lease_until=None,
+                )
+        finally:
+            self.wake()
+
+    # --- submit -----------------------------------------------------------------------
+
+    async def _submit(self, job: JobRecord) -> None:
+        options = GenerationOptions.model_validate(job.params)
+        request = build_request(job.prompt, options, webhook_url=self.config.webhook_url)
+        try:
+            accepted = await self.client.submit(request, idempotency_key=job.idempotency_key)
+        except ApiframeError as exc:
+            if exc.retryable:
+                raise  # the guard retries later with the same idempotency key
+            await self._fail(job, failures.from_exception(exc))
+            return
+        now = self.clock()
+        updated = await self._move(
+            job.id,
+            {"submitting"},
+            "queued",
+            apiframe_job_id=accepted.job_id,
+            submitted_at=now,
+            attempts=0,
+            next_check_at=now + timedelta(seconds=self._first_check_delay()),
+        )
+        log.info("job %s submitted as %s", job.id, accepted.job_id)
+        if updated is not None:
+            await self._progress(updated, self._running_progress(updated, None), force=True)
+
+    def _first_check_delay(self) -> float:
+        if self.config.webhook_url:
+            return schedule.webhook_safety_delay(
+                0, self._expected, self.config.webhook_safety_seconds
+            )
+        return schedule.next_poll_delay(0, self._expected)
+
+    # --- poll -------------------------------------------------------------------------
+
+    async def _poll(self, job: JobRecord) -> None:
+        if job.apiframe_job_id is None:  # cannot happen past `submitting`; resubmit to be safe
+            await self._submit(job)
+            return
+        await self.budget.take()
+        remote = await self.client.get_job(job.apiframe_job_id)
+        await self.apply_remote(job, remote)
+
+    async def apply_remote(self, job: JobRecord, remote: Job) -> JobRecord | None:
+        """Fold a job state from Apiframe (a poll or a webhook) into ours."""
+        now = self.clock()
+        elapsed = (now - (job.submitted_at or job.created_at)).total_seconds()
+        if remote.status is JobStatus.COMPLETED:
+            urls = remote.image_urls
+            if not urls:
+                await self._fail(job, failures.from_job_error("result missing images"))
+                return None
+            done = await self._move(
+                job.id,
+                {"queued", "processing", "timed_out"},
+                "completed",
+                result_urls=urls,
+                credit_cost=remote.credit_cost,
+                progress=100,
+                completed_at=now,
+                next_check_at=now,
+            )
+            if done is not None:
+                await self._deliver(done)
+            return done
+        if job.state == "timed_out":
+            # The member was already told; only a late success changes anything.
+            late = not remote.status.is_terminal and elapsed < LATE_WINDOW_SECONDS
+            next_at = now + timedelta(seconds=self.config.late_check_seconds) if late else None
+            return await self._move(job.id, {"timed_out"}, "timed_out", next_check_at=next_at)
+        if remote.status is JobStatus.FAILED:
+            await self._fail(job, failures.from_job_error(remote.error))
+            return None
+        if remote.status is JobStatus.CANCELLED:
+            await self._fail(job, failures.cancelled())
+            return None
+        if elapsed > self.config.hard_timeout:
+            await self._fail(job, failures.timed_out(elapsed), state="timed_out")
+            return None
+        state = "processing" if remote.status is JobStatus.PROCESSING else job.state
+        if self.config.webhook_url:
+            delay = schedule.webhook_safety_delay(
+                elapsed, self._expected, self.config.webhook_safety_seconds
+            )
+        else:
+            delay = schedule.next_poll_delay(elapsed, self._expected, remote.progress)
+        # Look again by the next timeout, so "still working…" and the hard stop come on time.
+        for limit in sorted((self.config.soft_timeout, self.config.hard_timeout)):
+            if elapsed < limit:
+                delay = min(delay, limit - elapsed + 0.05)
+                break
+        updated = await self._move(
+            job.id,
+            {"queued", "processing"},
+            state,
+            progress=remote.progress if remote.progress is not None else job.progress,
+            started_at=job.started_at or (now if state == "processing" else None),
+            next_check_at=now + timedelta(seconds=delay),
+        )
+        if updated is not None:
+            await self._progress(updated, self._running_progress(updated, remote.progress))
+        return updated
+
+    def _running_progress(self, job: JobRecord, percent: int | None) -> Progress:
+        elapsed = (self.clock() - (job.submitted_at or job.created_at)).total_seconds()
+        finish = schedule.estimated_finish(elapsed, self._expected, percent)
+        stage = Stage.GENERATING if job.state == "processing" else Stage.QUEUED
+        return Progress(
+            stage=stage,
+            percent=percent,
+            elapsed_seconds=elapsed,
+            eta_seconds=max(0.0, finish - elapsed),
+            slow=elapsed > self.config.soft_timeout,
+        )
+
+    async def _progress(self, job: JobRecord, progress: Progress, *, force: bool = False) -> bool:
+        """Show progress, coalesced to one edit per job per `progress_interval`; True if shown."""
+        now = self.clock()
+        last = job.last_progress_edit_at
+        if not force and last and (now - last).total_seconds() < self.config.progress_interval:
+            return False
+        if self._route(job) is not Route.INTERACTION:
+            return False  # past the token's life nothing can be edited; the result still comes
+        await self.store.update(job.id, last_progress_edit_at=now)
+        try:
+            await self.presenter.show_progress(job, progress)
+        except DeliveryError as exc:
+            log.warning("job %s: progress not shown: %s", job.id, exc)
+            return False
+        return True
+
+    # --- deliver ----------------------------------------------------------------------
+
+    def _route(self, job: JobRecord) -> Route:
+        expires = job.token_expires_at
+        margin = timedelta(seconds=self.config.token_margin)
+        if job.interaction_token and expires and self.clock() < expires - margin:
+            return Route.INTERACTION
+        return Route.CHANNEL
+
+    async def _deliver(self, job: JobRecord) -> None:
+        """Download the result at once (its URL expires), fit it, post it exactly once."""
+        if job.ephemeral and self._route(job) is Route.CHANNEL:
+            # A private result cannot be posted once the token is gone: hold it for the
+            # member's inbox (Apiframe keeps the file about a day).
+            await self._move(
+                job.id,
+                {"completed"},
+                "completed",
+                delivery_note=HELD,
+                next_check_at=None,
+            )
+            log.info("job %s finished after its token expired; held for the inbox", job.id)
+            return
+        url = job.result_urls[0]
+        started = time.perf_counter()
+        try:
+            downloaded = await self.client.download(url)
+        except ApiframeError as exc:
+            if exc.retryable:
+                raise
+            await self._fail(job, failures.from_exception(exc), counted=True)
+            return
+        fetched = time.perf_counter()
+        limit = job.upload_limit or 10 * 2**20
+        fitted = await images.fit_async(downloaded.data, limit)
+        fitted_at = time.perf_counter()
+        route = self._route(job)
+        try:
+            message_id = await self.presenter.deliver(job, fitted, route, original_url=url)
+        except DeliveryError as exc:
+            if exc.retryable:
+                raise
+            log.warning("job %s: could not be delivered: %s", job.id, exc)
+            await self._move(
+                job.id,
+                {"completed"},
+                "completed",
+                delivery_note=str(exc),
+                next_check_at=None,
+            )
+            return
+        now = self.clock()
+        delivered = await self._move(
+            job.id,
+            {"completed"},
+            "delivered",
+            delivered_at=now,
+            delivery_channel_message_id=message_id,
+            delivery_note=fitted.note,
+            next_check_at=None,
+        )
+        if delivered is not None:  # only the process that delivered it reports it, once
+            try:
+                await self.presenter.delivered(delivered)
+            except Exception:
+                log.exception("job %s: delivered, but reporting it failed", job.id)
+        duration = (job.completed_at or now) - (job.submitted_at or job.created_at)
+        log.info(
+            "job %s delivered via %s after %.1f s (download %.0f ms, fit %.0f ms, post %.0f ms)",
+            job.id,
+            route,
+            duration.total_seconds(),
+            (fetched - started) * 1000,
+            (fitted_at - fetched) * 1000,
+            (time.perf_counter() - fitted_at) * 1000,
+        )
+        await self._learn()
+
+    async def _move(
+        self, job_id: str, from_states: set[str], to_state: str, **fields: Any
+    ) -> JobRecord | None:
+        """Compare-and-set the job's state and give up this process's lease on it."""
+        return await self.store.transition(
+            job_id, from_states, to_state, lease_owner=None, lease_until=None, **fields
+        )
+
+    # --- failure ----------------------------------------------------------------------
+
+    async def fetch_image(self, job: JobRecord, limit: int) -> images.FittedImage:
+        """Download and fit a finished job's image (for re-delivery, e.g. the inbox)."""
+        downloaded = await self.client.download(job.result_urls[0])
+        return await images.fit_async(downloaded.data, limit)
+
+    async def _fail(
+        self, job: JobRecord, failure: Failure, *, state: str = "failed", counted: bool = False
+    ) -> None:
+        """Mark the job failed (never counted unless Apiframe charged it) and tell the member."""
+        level = logging.ERROR if failure.kind in (FailureKind.AUTH, FailureKind.CREDITS) else 20
+        log.log(level, "job %s failed: %s", job.id, failure.admin_detail)
+        updated = await self._move(
+            job.id,
+            {"pending", "submitting", "queued", "processing", "completed"},
+            state,
+            error_kind=failure.kind.value,
+            error_message=failure.admin_detail,
+            credit_cost=job.credit_cost if counted else 0,
+            completed_at=self.clock(),
+            next_check_at=(
+                self.clock() + timedelta(seconds=self.config.late_check_seconds)
+                if state == "timed_out"
+                else None
+            ),
+        )
+        if updated is None:
+            return
+        try:
+            await self.presenter.show_failure(updated, failure, self._route(updated))
+        except DeliveryError as exc:
+            log.warning("job %s: failure notice not shown: %s", job.id, exc)

@@ -1,0 +1,99 @@
+"""Why a job failed, in words for the member and for the admins. Never raw upstream text."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+
+from bot.apiframe import errors
+
+
+class FailureKind(StrEnum):
+    MODERATION = "moderation"  # the provider's content policy blocked the prompt or the image
+    PROVIDER = "provider"  # the model failed upstream; a retry may work
+    CANCELLED = "cancelled"
+    TIMEOUT = "timeout"
+    CREDITS = "credits"  # the bot's Apiframe account is out of credits
+    AUTH = "auth"  # the bot's API key is wrong: an admin must fix the configuration
+    INVALID = "invalid"  # Apiframe refused the request itself
+    EXPIRED = "expired"  # the result was purged before we could download it
+    DELIVERY = "delivery"  # Discord would not take the image
+    INTERNAL = "internal"
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    kind: FailureKind
+    member_message: str  # shown in Discord
+    admin_detail: str  # for logs and the audit trail; may hold numbers, never secrets
+
+
+_MODERATION = re.compile(r"moderat|content policy|nsfw|safety|flagged|denied|filter", re.I)
+
+MEMBER_MESSAGES = {
+    FailureKind.MODERATION: (
+        "This was blocked by the provider's content policy. Try rewording the prompt"
+        " or using a different reference image. It was not counted."
+    ),
+    FailureKind.PROVIDER: (
+        "The image model ran into a problem on its side. Please try again in a moment;"
+        " this attempt was not counted."
+    ),
+    FailureKind.CANCELLED: "The job was cancelled before it finished. It was not counted.",
+    FailureKind.TIMEOUT: (
+        "This is taking far longer than it should, so I've stopped waiting and it was not"
+        " counted. If the image still arrives, I'll post it here."
+    ),
+    FailureKind.CREDITS: (
+        "The bot is out of image credits right now, so nothing was generated. The server"
+        " admins have been told."
+    ),
+    FailureKind.AUTH: (
+        "Sorry, the bot is misconfigured and cannot generate images right now. The server"
+        " admins have been told."
+    ),
+    FailureKind.INVALID: "The image service refused these options. Please adjust them and retry.",
+    FailureKind.EXPIRED: "The finished image expired before I could fetch it. Please try again.",
+    FailureKind.DELIVERY: "I could not post the image here. Please check my permissions.",
+    FailureKind.INTERNAL: "Something went wrong on my side. Please try again.",
+}
+
+
+def _failure(kind: FailureKind, detail: str) -> Failure:
+    return Failure(kind, MEMBER_MESSAGES[kind], detail)
+
+
+def from_job_error(error: str | None) -> Failure:
+    """Classify the `error` text of a FAILED job."""
+    text = (error or "").strip()
+    if _MODERATION.search(text):
+        return _failure(FailureKind.MODERATION, f"provider moderation: {text[:200]}")
+    return _failure(FailureKind.PROVIDER, f"provider failure: {text[:200] or 'no reason given'}")
+
+
+def from_exception(exc: Exception) -> Failure:
+    """Classify an error raised while submitting, polling or downloading."""
+    if isinstance(exc, errors.InsufficientCredits):
+        numbers = ""
+        if exc.required is not None or exc.available is not None:
+            numbers = f" (needs {exc.required}, has {exc.available})"
+        return _failure(FailureKind.CREDITS, f"Apiframe account out of credits{numbers}")
+    if isinstance(exc, errors.AuthError):
+        return _failure(FailureKind.AUTH, f"Apiframe refused the API key: {exc.message}")
+    if isinstance(exc, errors.BadRequest):
+        fields = ", ".join(sorted(exc.details)) or "unknown fields"
+        return _failure(FailureKind.INVALID, f"Apiframe rejected the request: {fields}")
+    if isinstance(exc, errors.NotFound):
+        return _failure(FailureKind.EXPIRED, f"not found at Apiframe: {exc.message}")
+    if isinstance(exc, errors.ApiframeError):
+        return _failure(FailureKind.PROVIDER, f"Apiframe error: {exc.message}")
+    return _failure(FailureKind.INTERNAL, f"unexpected {type(exc).__name__}")
+
+
+def cancelled() -> Failure:
+    return _failure(FailureKind.CANCELLED, "Apiframe reported the job as cancelled")
+
+
+def timed_out(seconds: float) -> Failure:
+    return _failure(FailureKind.TIMEOUT, f"no result after {seconds:.0f} s")

@@ -1,0 +1,92 @@
+"""Apiframe's webhooks: verified, deduplicated, answered fast, then folded into the job."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import json
+import logging
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+from pydantic import ValidationError
+
+from bot.apiframe import webhooks
+from bot.apiframe.models import Job
+
+log = logging.getLogger(__name__)
+
+WEBHOOK_ROUTE = "/apiframe/webhook/{secret}"
+
+Handler = Callable[[Job, str], Awaitable[None]]
+
+
+def webhook_path_secret(api_key: str) -> str:
+    """An unguessable, stable path segment derived from the API key (not the key itself)."""
+    return hmac.new(api_key.encode(), b"flux-bot webhook path", hashlib.sha256).hexdigest()[:32]
+
+
+def webhook_url(public_base: str, api_key: str) -> str:
+    """The URL Apiframe is asked to call for every job."""
+    return f"{public_base.rstrip('/')}/apiframe/webhook/{webhook_path_secret(api_key)}"
+
+
+class WebhookReceiver:
+    """An aiohttp handler; `handle` is called with each new, verified event in the background."""
+
+    def __init__(self, api_key: str, handle: Handler, *, remember: int = 4096) -> None:
+        self._api_key = api_key
+        self._secret = webhook_path_secret(api_key)
+        self._handle = handle
+        self._seen: OrderedDict[tuple[str, str, int | None], None] = OrderedDict()
+        self._remember = remember
+        self._tasks: set[asyncio.Task[None]] = set()
+        self.received = 0
+        self.rejected = 0
+        self.duplicates = 0
+
+    def install(self, app: web.Application) -> None:
+        app.router.add_post(WEBHOOK_ROUTE, self.receive)
+
+    async def receive(self, request: web.Request) -> web.Response:
+        if not hmac.compare_digest(request.match_info["secret"], self._secret):
+            self.rejected += 1
+            raise web.HTTPNotFound()
+        body = await request.read()
+        signature = request.headers.get(webhooks.SIGNATURE_HEADER)
+        if not webhooks.verify(body, signature, self._api_key):
+            self.rejected += 1
+            log.warning("webhook with a bad or missing signature refused")
+            return web.json_response({"error": "invalid signature"}, status=401)
+        try:
+            payload = json.loads(body)
+            job = Job.model_validate(payload)
+        except (ValueError, ValidationError):
+            self.rejected += 1
+            return web.json_response({"error": "unreadable body"}, status=400)
+        event = str(payload.get("event") or request.headers.get(webhooks.EVENT_HEADER) or "")
+        self.received += 1
+        key = (job.id, event, job.progress if event == "progress" else None)
+        if key in self._seen:
+            self.duplicates += 1
+            return web.Response(status=204)
+        self._seen[key] = None
+        if len(self._seen) > self._remember:
+            self._seen.popitem(last=False)
+        # Answer at once; the work happens after the response.
+        task = asyncio.create_task(self._run(job, event))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return web.Response(status=204)
+
+    async def _run(self, job: Job, event: str) -> None:
+        try:
+            await self._handle(job, event)
+        except Exception:
+            log.exception("webhook for Apiframe job %s (%s) could not be applied", job.id, event)
+
+    async def drain(self) -> None:
+        """Wait for webhook work in progress (at shutdown)."""
+        await asyncio.gather(*self._tasks, return_exceptions=True)

@@ -1,0 +1,178 @@
+"""Pure job logic: wire mapping, poll schedule, budget, failure wording and fair order."""
+
+from __future__ import annotations
+
+import math
+import random
+import statistics
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from bot.apiframe import errors
+from bot.jobs import failures, queue, schedule
+from bot.jobs.failures import FailureKind
+from bot.jobs.options import GenerationOptions, build_request
+
+
+def test_every_option_reaches_flux_params() -> None:
+    """Each member option lands in its fluxParams field, the reference in both fields."""
+    options = GenerationOptions(
+        resolution="4MP",
+        aspect_ratio="16:9",
+        reference_url="https://cdn.example/ref.png",
+        strength=0.65,
+        output_format="png",
+        quality=77,
+        upsample=True,
+        seed=42,
+    )
+    wire = build_request("a fox", options, webhook_url="https://bot.example/hook/x").to_wire()
+    assert wire == {
+        "prompt": "a fox",
+        "model": "flux-2-max",
+        "fluxParams": {
+            "resolution": "4MP",
+            "aspect_ratio": "16:9",
+            "image_prompt": "https://cdn.example/ref.png",
+            "image_prompt_strength": 0.65,
+            "input_images": ["https://cdn.example/ref.png"],
+            "output_format": "png",
+            "output_quality": 77,
+            "prompt_upsampling": True,
+            "seed": 42,
+        },
+        "webhookUrl": "https://bot.example/hook/x",
+        "webhookEvents": ["progress", "completed", "failed"],
+    }
+
+
+def test_unset_options_are_not_sent() -> None:
+    """Without options only prompt, model and an empty fluxParams go out; no webhook keys."""
+    wire = build_request("a fox", GenerationOptions()).to_wire()
+    assert wire == {"prompt": "a fox", "model": "flux-2-max", "fluxParams": {}}
+
+
+def test_strength_without_reference_is_dropped() -> None:
+    """A strength with no reference image is meaningless and not sent."""
+    wire = build_request("x", GenerationOptions(strength=0.5)).to_wire()
+    assert "image_prompt_strength" not in wire["fluxParams"]
+
+
+def test_expected_duration_learns_median() -> None:
+    """The expectation is the median of recent durations once there are a few."""
+    assert schedule.expected_duration([]) == schedule.DEFAULT_EXPECTED_SECONDS
+    assert schedule.expected_duration([10.0, 12.0, 30.0]) == 12.0
+
+
+def _simulate(expected: float, duration: float) -> tuple[int, float]:
+    t = schedule.next_poll_delay(0, expected)
+    polls = 1
+    while t < duration:
+        t += schedule.next_poll_delay(t, expected)
+        polls += 1
+    return polls, t - duration
+
+
+def test_adaptive_polls_beat_a_fixed_loop_on_realistic_durations() -> None:
+    """For jobs of the learned length ± 30 %, the schedule polls no more than a 2 s loop on
+    average and sees half of the jobs within 0.5 s of finishing."""
+    rnd = random.Random(7)
+    durations = [20.0 * (1 + rnd.uniform(-0.3, 0.3)) for _ in range(2000)]
+    runs = [_simulate(20.0, d) for d in durations]
+    fixed_polls = statistics.mean(math.ceil(d / 2) for d in durations)
+    assert statistics.mean(polls for polls, _ in runs) <= fixed_polls
+    assert statistics.median(added for _, added in runs) <= 0.5
+
+
+def test_stragglers_are_still_checked_every_few_seconds() -> None:
+    """A job far past its expected time is polled at least every MAX_INTERVAL seconds."""
+    assert schedule.next_poll_delay(300.0, 20.0) == schedule.MAX_INTERVAL
+    _, added = _simulate(20.0, 120.0)
+    assert added <= schedule.MAX_INTERVAL
+
+
+def test_progress_refines_the_finish_estimate() -> None:
+    """At 50 % after 15 s the job is expected at 30 s, not at the learned 20 s."""
+    assert schedule.estimated_finish(15.0, 20.0, 50) == pytest.approx(30.0)
+    assert schedule.next_poll_delay(15.0, 20.0, 50) == schedule.MAX_INTERVAL
+
+
+def test_webhook_mode_polls_rarely() -> None:
+    """With webhooks the safety poll waits until well after the expected finish."""
+    assert schedule.webhook_safety_delay(0, 20.0) == 50.0
+    assert schedule.webhook_safety_delay(60, 20.0) == schedule.WEBHOOK_SAFETY_DELAY
+
+
+def test_poll_budget_limits_rate() -> None:
+    """The bucket hands out `rate` tokens per second after the burst is spent."""
+    now = [0.0]
+    budget = schedule.PollBudget(rate=2, burst=2, clock=lambda: now[0])
+    assert [budget.try_take() for _ in range(3)] == [True, True, False]
+    assert budget.wait_time() == pytest.approx(0.5)
+    now[0] += 0.5
+    assert budget.try_take()
+    assert not budget.try_take()
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("Provider returned an error: content policy violation", FailureKind.MODERATION),
+        ("Request Moderated", FailureKind.MODERATION),
+        ("Content Moderated", FailureKind.MODERATION),
+        ("NSFW content detected", FailureKind.MODERATION),
+        ("Provider returned 500", FailureKind.PROVIDER),
+        (None, FailureKind.PROVIDER),
+    ],
+)
+def test_job_errors_are_classified(text: str | None, kind: FailureKind) -> None:
+    """Moderation wording maps to the content-policy message, anything else to provider."""
+    failure = failures.from_job_error(text)
+    assert failure.kind is kind
+    assert (text or "zzz") not in failure.member_message
+
+
+def test_exceptions_are_classified_with_numbers_for_admins() -> None:
+    """402 tells admins the numbers; members get no upstream text."""
+    failure = failures.from_exception(errors.InsufficientCredits("x", required=14, available=3))
+    assert failure.kind is FailureKind.CREDITS
+    assert "needs 14, has 3" in failure.admin_detail
+    assert "14" not in failure.member_message
+    assert failures.from_exception(errors.AuthError("bad")).kind is FailureKind.AUTH
+    assert failures.from_exception(RuntimeError("boom")).kind is FailureKind.INTERNAL
+
+
+def _waiting(job: str, user: int, minute: int) -> queue.Waiting:
+    return queue.Waiting(job, user, datetime(2026, 1, 1, tzinfo=UTC) + timedelta(minutes=minute))
+
+
+def test_fair_order_is_round_robin_across_members() -> None:
+    """A member with many jobs does not block others: jobs interleave by member."""
+    jobs = [
+        _waiting("a1", 1, 0),
+        _waiting("a2", 1, 1),
+        _waiting("a3", 1, 2),
+        _waiting("b1", 2, 3),
+        _waiting("c1", 3, 4),
+        _waiting("b2", 2, 5),
+    ]
+    assert [w.job_id for w in queue.fair_order(jobs)] == ["a1", "b1", "c1", "a2", "b2", "a3"]
+
+
+def test_least_recently_served_member_goes_first() -> None:
+    """A member who was just served waits behind one who was not, even with older jobs."""
+    jobs = [_waiting("a2", 1, 0), _waiting("a3", 1, 1), _waiting("b1", 2, 5)]
+    served = {1: datetime(2026, 1, 1, 0, 30, tzinfo=UTC)}
+    assert [w.job_id for w in queue.fair_order(jobs, served)] == ["b1", "a2", "a3"]
+
+
+def test_admit_respects_global_and_member_caps() -> None:
+    """Only free global slots are filled and a member at the cap is skipped."""
+    ordered = queue.fair_order(
+        [_waiting("a1", 1, 0), _waiting("a2", 1, 1), _waiting("b1", 2, 2), _waiting("c1", 3, 3)]
+    )
+    chosen = queue.admit(
+        ordered, in_flight=1, in_flight_by_user={2: 1}, max_in_flight=3, max_per_user=1
+    )
+    assert [w.job_id for w in chosen] == ["a1", "c1"]
