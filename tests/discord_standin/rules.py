@@ -1,0 +1,140 @@
+"""Discord's limits, checked on every message body the bot sends. Each breach is a violation."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+NAME = re.compile(r"^[-_'\w]{1,32}$")
+OPTION_TYPES = set(range(1, 12))
+
+
+def check_message(payload: dict[str, Any], files: int = 0) -> list[str]:
+    """Problems with a message create/edit payload (content, embeds, components, attachments)."""
+    problems: list[str] = []
+    content = payload.get("content")
+    if isinstance(content, str) and len(content) > 2000:
+        problems.append(f"content is {len(content)} characters (max 2000)")
+    embeds = payload.get("embeds") or []
+    if len(embeds) > 10:
+        problems.append(f"{len(embeds)} embeds (max 10)")
+    total = 0
+    for embed in embeds:
+        for key, limit in (("title", 256), ("description", 4096)):
+            text = embed.get(key) or ""
+            total += len(text)
+            if len(text) > limit:
+                problems.append(f"embed {key} is {len(text)} characters (max {limit})")
+        fields = embed.get("fields") or []
+        if len(fields) > 25:
+            problems.append(f"{len(fields)} embed fields (max 25)")
+        for field in fields:
+            name, value = field.get("name") or "", field.get("value") or ""
+            total += len(name) + len(value)
+            if not name or len(name) > 256:
+                problems.append(f"embed field name of {len(name)} characters (1-256)")
+            if not value or len(value) > 1024:
+                problems.append(f"embed field value of {len(value)} characters (1-1024)")
+        footer = (embed.get("footer") or {}).get("text") or ""
+        author = (embed.get("author") or {}).get("name") or ""
+        total += len(footer) + len(author)
+        if len(footer) > 2048:
+            problems.append("embed footer over 2048 characters")
+        if len(author) > 256:
+            problems.append("embed author name over 256 characters")
+    if total > 6000:
+        problems.append(f"embeds hold {total} characters in total (max 6000)")
+    problems += check_components(payload.get("components") or [])
+    attachments = payload.get("attachments") or []
+    if max(len(attachments), files) > 10:
+        problems.append("more than 10 attachments")
+    for attachment in attachments:
+        if len(attachment.get("description") or "") > 1024:
+            problems.append("attachment description over 1024 characters")
+    return problems
+
+
+def check_components(rows: list[dict[str, Any]]) -> list[str]:
+    problems: list[str] = []
+    if len(rows) > 5:
+        problems.append(f"{len(rows)} action rows (max 5)")
+    seen: set[str] = set()
+    for row in rows:
+        children = row.get("components") or []
+        selects = [c for c in children if c.get("type") in (3, 5, 6, 7, 8)]
+        if len(children) > 5 or (selects and len(children) > 1):
+            problems.append("an action row holds more than 5 buttons or a select with others")
+        for child in children:
+            custom_id = child.get("custom_id")
+            if child.get("type") == 2 and child.get("style") == 5:
+                continue
+            if not custom_id or len(custom_id) > 100:
+                problems.append(f"custom_id of {len(custom_id or '')} characters (1-100)")
+            elif custom_id in seen:
+                problems.append(f"duplicate custom_id {custom_id}")
+            seen.add(custom_id or "")
+            if len(child.get("label") or "") > 80:
+                problems.append("button label over 80 characters")
+    return problems
+
+
+def check_modal(data: dict[str, Any]) -> list[str]:
+    problems: list[str] = []
+    if len(data.get("title") or "") > 45 or not data.get("title"):
+        problems.append("modal title must be 1-45 characters")
+    custom_id = data.get("custom_id") or ""
+    if not 1 <= len(custom_id) <= 100:
+        problems.append("modal custom_id must be 1-100 characters")
+    components = data.get("components") or []
+    if not 1 <= len(components) <= 5:
+        problems.append(f"modal has {len(components)} components (1-5)")
+    return problems
+
+
+def check_command(command: dict[str, Any]) -> list[str]:
+    """Problems with one application command definition."""
+    problems: list[str] = []
+    name = command.get("name") or ""
+    kind = command.get("type", 1)
+    if kind == 1:
+        if not NAME.match(name) or name != name.lower():
+            problems.append(f"command name {name!r} is invalid")
+        description = command.get("description") or ""
+        if not 1 <= len(description) <= 100:
+            problems.append(f"command {name}: description of {len(description)} characters")
+    problems += _check_options(name, command.get("options") or [], depth=0)
+    return problems
+
+
+def _check_options(where: str, options: list[dict[str, Any]], depth: int) -> list[str]:
+    problems: list[str] = []
+    if len(options) > 25:
+        problems.append(f"{where}: {len(options)} options (max 25)")
+    optional_seen = False
+    for option in options:
+        name = option.get("name") or ""
+        path = f"{where}.{name}"
+        if not NAME.match(name) or name != name.lower():
+            problems.append(f"{path}: invalid option name")
+        if not 1 <= len(option.get("description") or "") <= 100:
+            problems.append(f"{path}: description must be 1-100 characters")
+        kind = option.get("type")
+        if kind not in OPTION_TYPES:
+            problems.append(f"{path}: unknown option type {kind}")
+        if kind in (1, 2):
+            if depth >= (2 if kind == 1 else 1):
+                problems.append(f"{path}: subcommands nested too deep")
+            problems += _check_options(path, option.get("options") or [], depth + 1)
+            continue
+        if option.get("required"):
+            if optional_seen:
+                problems.append(f"{path}: required option after an optional one")
+        else:
+            optional_seen = True
+        choices = option.get("choices") or []
+        if len(choices) > 25:
+            problems.append(f"{path}: {len(choices)} choices (max 25)")
+        for choice in choices:
+            if not 1 <= len(choice.get("name") or "") <= 100:
+                problems.append(f"{path}: choice name must be 1-100 characters")
+    return problems
