@@ -1,0 +1,1 @@
+"""Moderation: who may generate, where, how much and what."""

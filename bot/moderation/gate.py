@@ -1,0 +1,234 @@
+"""The checks a generation passes before anything is paid for, in a fixed order:
+banned → channel → role → prompt rules → features and size → cooldown → in flight → quota → budget.
+
+`precheck` runs the first five (they need only the policy); `check_usage` runs the rest and is
+called by the store while it holds the guild's lock, so reservations never race.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from pydantic import BaseModel, ConfigDict
+
+from bot.moderation.policy import Check, GuildPolicy, Tier, resolution_rank
+from bot.moderation.prompts import RuleClass, check_prompt
+
+
+class Request(BaseModel):
+    """One member asking for one generation, as plain values."""
+
+    model_config = ConfigDict(frozen=True)
+
+    guild_id: int | None
+    channel_id: int
+    parent_id: int | None = None  # the channel a thread belongs to
+    channel_nsfw: bool = False
+    user_id: int
+    role_ids: frozenset[int] = frozenset()
+    prompt: str
+    resolution: str
+    has_reference: bool = False
+    upsample: bool = False
+
+
+class Refusal(BaseModel):
+    """Why a generation may not run: `reason` is for the member, `detail` for the audit log."""
+
+    model_config = ConfigDict(frozen=True)
+
+    check: Check
+    reason: str
+    retry_at: datetime | None = None
+    detail: str = ""
+
+
+class Limits(BaseModel):
+    """A member's effective limits in one guild, handed to the store with a reservation."""
+
+    model_config = ConfigDict(frozen=True)
+
+    per_day: int | None = None
+    per_month: int | None = None
+    cooldown_seconds: int = 0
+    max_in_flight: int | None = None
+    monthly_budget: int | None = None
+    estimate: int = 0  # credits reserved for this job
+
+
+class Usage(BaseModel):
+    """What a member (and their guild) used, read under the guild's lock."""
+
+    model_config = ConfigDict(frozen=True)
+
+    today: int = 0
+    this_month: int = 0
+    in_flight: int = 0
+    last_started_at: datetime | None = None
+    guild_credits: int = 0  # this month, spent plus reserved
+
+
+def day_start(now: datetime) -> datetime:
+    return now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def month_start(now: datetime) -> datetime:
+    return day_start(now).replace(day=1)
+
+
+def next_day(now: datetime) -> datetime:
+    return day_start(now) + timedelta(days=1)
+
+
+def next_month(now: datetime) -> datetime:
+    start = month_start(now)
+    return (
+        start.replace(year=start.year + 1, month=1)
+        if start.month == 12
+        else start.replace(month=start.month + 1)
+    )
+
+
+_PROMPT_REASONS = {
+    RuleClass.MINORS: "it matches the built-in block on sexual content involving minors",
+    RuleClass.REAL_PEOPLE: "it matches the built-in block on sexualised depictions of real people",
+    RuleClass.BLOCKED_WORD: "it contains a word or phrase this server has blocked",
+    RuleClass.BLOCKED_PATTERN: "it matches a pattern this server has blocked",
+}
+
+
+def _mentions(ids: tuple[int, ...], template: str, limit: int = 5) -> str:
+    shown = ", ".join(template.format(i) for i in ids[:limit])
+    return shown + (f" and {len(ids) - limit} more" if len(ids) > limit else "")
+
+
+def precheck(policy: GuildPolicy, request: Request, tier: Tier) -> Refusal | None:
+    """Banned, channel, role, prompt rules, then features and size: the first that fails."""
+    if request.user_id in policy.banned:
+        reason = policy.banned[request.user_id] or "no reason given"
+        return Refusal(
+            check=Check.BANNED,
+            reason=f"You can't generate images on this server (reason: {reason}).",
+        )
+    if policy.allowed_channels:
+        where = {request.channel_id}
+        if policy.threads_inherit and request.parent_id:
+            where.add(request.parent_id)
+        if not where & set(policy.allowed_channels):
+            return Refusal(
+                check=Check.CHANNEL,
+                reason="Image generation isn't enabled in this channel. Try "
+                + _mentions(policy.allowed_channels, "<#{}>")
+                + ".",
+            )
+    if policy.allowed_roles and not request.role_ids & set(policy.allowed_roles):
+        return Refusal(
+            check=Check.ROLE,
+            reason="Generating images here needs one of these roles: "
+            + _mentions(policy.allowed_roles, "<@&{}>")
+            + ".",
+        )
+    refusal = _prompt(policy, request)
+    if refusal:
+        return refusal
+    return _features(policy, request, tier)
+
+
+def _prompt(policy: GuildPolicy, request: Request) -> Refusal | None:
+    matched = check_prompt(
+        request.prompt,
+        blocked_words=policy.blocked_words,
+        blocked_patterns=policy.blocked_patterns,
+        adult_terms=policy.adult_terms,
+        adult_allowed=policy.adult_allowed and request.channel_nsfw,
+    )
+    if matched is None:
+        return None
+    if matched is RuleClass.ADULT:
+        reason = (
+            "Your prompt looks like adult content, which is only allowed in age-restricted"
+            " channels here."
+            if policy.adult_allowed
+            else "Your prompt looks like adult content, which isn't allowed on this server."
+        )
+    else:
+        reason = f"Your prompt was refused: {_PROMPT_REASONS[matched]}. Please rephrase it."
+    return Refusal(check=Check.PROMPT, reason=reason, detail=str(matched))
+
+
+def _features(policy: GuildPolicy, request: Request, tier: Tier) -> Refusal | None:
+    if request.has_reference and not policy.references_allowed:
+        return Refusal(
+            check=Check.FEATURE,
+            reason="Reference images are turned off on this server; try again without `image`.",
+            detail="reference image",
+        )
+    if request.upsample and not policy.upsampling_allowed:
+        return Refusal(
+            check=Check.FEATURE,
+            reason="Prompt upsampling is turned off on this server; try again without `upsample`.",
+            detail="prompt upsampling",
+        )
+    largest = tier.max_resolution or policy.max_resolution
+    if resolution_rank(request.resolution) > resolution_rank(largest):
+        return Refusal(
+            check=Check.FEATURE,
+            reason=f"The largest size you can use here is {largest.replace('MP', ' MP')};"
+            " please pick a smaller resolution.",
+            detail=f"resolution {request.resolution} over {largest}",
+        )
+    return None
+
+
+def limits_for(policy: GuildPolicy, tier: Tier, estimate: int) -> Limits:
+    return Limits(
+        per_day=tier.per_day,
+        per_month=tier.per_month,
+        cooldown_seconds=policy.cooldown_seconds,
+        max_in_flight=policy.max_in_flight,
+        monthly_budget=policy.monthly_budget,
+        estimate=estimate,
+    )
+
+
+def check_usage(limits: Limits, usage: Usage, now: datetime) -> Refusal | None:
+    """Cooldown, in flight, quota, then budget: the first that fails, with when to retry."""
+    if limits.cooldown_seconds and usage.last_started_at is not None:
+        ready = usage.last_started_at + timedelta(seconds=limits.cooldown_seconds)
+        if now < ready:
+            return Refusal(
+                check=Check.COOLDOWN,
+                reason="Please wait a little between images.",
+                retry_at=ready,
+            )
+    if limits.max_in_flight is not None and usage.in_flight >= limits.max_in_flight:
+        return Refusal(
+            check=Check.IN_FLIGHT,
+            reason=f"You already have {usage.in_flight} image(s) on the way (the limit here is"
+            f" {limits.max_in_flight}); please wait for one to finish.",
+        )
+    if limits.per_day is not None and usage.today >= limits.per_day:
+        return Refusal(
+            check=Check.QUOTA,
+            reason=f"You've used all {limits.per_day} of your images for today.",
+            retry_at=next_day(now),
+            detail="daily",
+        )
+    if limits.per_month is not None and usage.this_month >= limits.per_month:
+        return Refusal(
+            check=Check.QUOTA,
+            reason=f"You've used all {limits.per_month} of your images for this month.",
+            retry_at=next_month(now),
+            detail="monthly",
+        )
+    if (
+        limits.monthly_budget is not None
+        and usage.guild_credits + limits.estimate > limits.monthly_budget
+    ):
+        return Refusal(
+            check=Check.BUDGET,
+            reason="This server has used its image budget for this month.",
+            retry_at=next_month(now),
+            detail=f"{usage.guild_credits} + {limits.estimate} > {limits.monthly_budget} credits",
+        )
+    return None

@@ -1,0 +1,143 @@
+"""A guild's rules for generating: stored as one JSON document per guild, defaults from settings.
+
+Everything here is plain data and pure functions, so the checks can be tested without Discord.
+"""
+
+from __future__ import annotations
+
+import math
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from bot.apiframe.models import RESOLUTIONS, Resolution
+from bot.config import Settings
+from bot.moderation.prompts import DEFAULT_ADULT_TERMS
+
+MEGAPIXELS: dict[str, float] = {"0.5MP": 0.5, "1MP": 1.0, "2MP": 2.0, "4MP": 4.0}
+
+
+def resolution_rank(resolution: str) -> int:
+    """0 for the smallest resolution, 3 for the largest."""
+    return RESOLUTIONS.index(resolution)
+
+
+def estimate_credits(
+    resolution: str, *, has_reference: bool, first_mp: int = 7, per_extra_mp: int = 3
+) -> int:
+    """What a job will probably cost, reserved against the budget until Apiframe says.
+
+    FLUX.2 [max] is priced at `first_mp` credits for the first output megapixel and
+    `per_extra_mp` for each further one; input images are billed per megapixel too (assume
+    about one megapixel for a reference)."""
+    mp = MEGAPIXELS.get(resolution, 2.0)
+    cost = first_mp + math.ceil(max(0.0, mp - 1) * per_extra_mp)
+    return cost + (per_extra_mp if has_reference else 0)
+
+
+INHERIT = -1  # a tier limit that is the same as everyone's
+
+
+class Tier(BaseModel):
+    """Limits for members with a role: a number, None for unlimited, or INHERIT (everyone's).
+    A size of None means the guild's cap."""
+
+    model_config = ConfigDict(frozen=True)
+
+    role_id: int
+    per_day: int | None = Field(default=INHERIT, ge=INHERIT)
+    per_month: int | None = Field(default=INHERIT, ge=INHERIT)
+    max_resolution: Resolution | None = None
+
+
+class GuildPolicy(BaseModel):
+    """Who may generate in a guild, where, how much, how big and what."""
+
+    model_config = ConfigDict(frozen=True)
+
+    # where
+    allowed_channels: tuple[int, ...] = ()  # empty: everywhere
+    threads_inherit: bool = True  # a thread counts as its parent channel
+    # who
+    allowed_roles: tuple[int, ...] = ()  # empty: everyone
+    banned: dict[int, str] = Field(default_factory=dict)  # member id → reason shown to them
+    manager_roles: tuple[int, ...] = ()  # may use /flux-admin without Manage Server
+    # how much (the @everyone tier; `tiers` can be more generous)
+    per_day: int | None = Field(default=None, ge=0)
+    per_month: int | None = Field(default=None, ge=0)
+    tiers: tuple[Tier, ...] = ()
+    cooldown_seconds: int = Field(default=0, ge=0)
+    max_in_flight: int = Field(default=2, ge=1)
+    # how big and what
+    max_resolution: Resolution = "4MP"
+    references_allowed: bool = True
+    upsampling_allowed: bool = True
+    # spend, in Apiframe credits per calendar month (UTC)
+    monthly_budget: int | None = Field(default=None, ge=0)
+    budget_warn_percent: int = Field(default=80, ge=1, le=100)
+    # prompt rules
+    blocked_words: tuple[str, ...] = ()
+    blocked_patterns: tuple[str, ...] = ()
+    adult_allowed: bool = False  # only ever in age-restricted channels
+    adult_terms: tuple[str, ...] = DEFAULT_ADULT_TERMS
+    # seeing what happens
+    audit_channel_id: int | None = None
+
+    def tier_for(self, role_ids: frozenset[int]) -> Tier:
+        """The member's effective limits: the most generous of @everyone and their roles."""
+        tiers = [Tier(role_id=0, per_day=self.per_day, per_month=self.per_month)]
+        tiers += [
+            t.model_copy(
+                update={
+                    "per_day": self.per_day if t.per_day == INHERIT else t.per_day,
+                    "per_month": self.per_month if t.per_month == INHERIT else t.per_month,
+                }
+            )
+            for t in self.tiers
+            if t.role_id in role_ids
+        ]
+        return Tier(
+            role_id=0,
+            per_day=_most(t.per_day for t in tiers),
+            per_month=_most(t.per_month for t in tiers),
+            max_resolution=max(
+                (t.max_resolution or self.max_resolution for t in tiers), key=resolution_rank
+            ),
+        )
+
+
+def _most(limits: object) -> int | None:
+    """The most generous limit: None (unlimited) beats any number."""
+    values = list(limits)  # type: ignore[call-overload]
+    if any(v is None for v in values):
+        return None
+    return max(values)
+
+
+def defaults_from(settings: Settings) -> GuildPolicy:
+    """The policy of a guild whose staff changed nothing, from the bot's settings."""
+    return GuildPolicy(
+        per_day=settings.default_daily_limit,
+        per_month=settings.default_monthly_limit,
+        cooldown_seconds=settings.default_cooldown_seconds,
+        max_in_flight=settings.default_jobs_per_member,
+        max_resolution=settings.default_max_resolution,
+        references_allowed=settings.default_reference_images,
+        upsampling_allowed=settings.default_prompt_upsampling,
+        monthly_budget=settings.default_monthly_budget,
+        budget_warn_percent=settings.default_budget_warn_percent,
+    )
+
+
+class Check(StrEnum):
+    """The checks, in the order they run; a refusal names the one that failed."""
+
+    BANNED = "banned"
+    CHANNEL = "channel"
+    ROLE = "role"
+    PROMPT = "prompt"
+    FEATURE = "feature"
+    COOLDOWN = "cooldown"
+    IN_FLIGHT = "in flight"
+    QUOTA = "quota"
+    BUDGET = "budget"
