@@ -1,0 +1,601 @@
+"""`/flux-admin` (server staff set the policy and read usage) and `/flux-usage` (members)."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+import discord
+from discord import app_commands
+from discord.app_commands import Choice
+from discord.app_commands import locale_str as _T
+from discord.ext import commands
+
+from bot.apiframe.models import RESOLUTIONS
+from bot.moderation import gate
+from bot.moderation.policy import INHERIT, Tier
+from bot.moderation.prompts import normalize, validate_pattern
+from cogs import audit
+from cogs.admin import _format
+
+if TYPE_CHECKING:
+    from bot.app import FluxBot
+
+RESOLUTION_CHOICES = [Choice(name=r.replace("MP", " MP"), value=r) for r in RESOLUTIONS]
+PERIOD_CHOICES = [
+    Choice(name=_T("today"), value="today"),
+    Choice(name=_T("last 7 days"), value="week"),
+    Choice(name=_T("this month"), value="month"),
+    Choice(name=_T("last month"), value="last-month"),
+    Choice(name=_T("all time"), value="all"),
+]
+MAX_WORDS = 500
+MAX_PATTERNS = 50
+MAX_TERM = 100
+
+
+def _no_limit(value: int | None) -> int | None:
+    return value if value else None
+
+
+def period_bounds(period: str, now: datetime) -> tuple[datetime, datetime, str]:
+    """[since, until) and a label for a usage period (UTC)."""
+    if period == "today":
+        return gate.day_start(now), gate.next_day(now), "today"
+    if period == "week":
+        return now - timedelta(days=7), now + timedelta(seconds=1), "the last 7 days"
+    if period == "last-month":
+        end = gate.month_start(now)
+        return gate.month_start(end - timedelta(days=1)), end, "last month"
+    if period == "all":
+        return datetime(2015, 1, 1, tzinfo=now.tzinfo), now + timedelta(seconds=1), "all time"
+    return gate.month_start(now), gate.next_month(now), "this month"
+
+
+class NotAllowed(app_commands.CheckFailure):
+    pass
+
+
+async def _is_manager(interaction: discord.Interaction[FluxBot]) -> bool:
+    """Manage Server, or a role the admins made a manager role. Checked on every use, whatever
+    the command's visibility says (admins can change that under Integrations)."""
+    member = interaction.user
+    if interaction.guild_id is None or not isinstance(member, discord.Member):
+        raise NotAllowed("This command only works in a server.")
+    if member.guild_permissions.manage_guild:
+        return True
+    policy = await interaction.client.guild_policy(interaction.guild_id)
+    if any(role.id in policy.manager_roles for role in member.roles):
+        return True
+    raise NotAllowed("You need the Manage Server permission (or a bot manager role) for this.")
+
+
+async def _is_admin(interaction: discord.Interaction[FluxBot]) -> bool:
+    member = interaction.user
+    if isinstance(member, discord.Member) and member.guild_permissions.manage_guild:
+        return True
+    raise NotAllowed("Only members with the Manage Server permission can change manager roles.")
+
+
+manager_only = app_commands.check(_is_manager)
+admin_only = app_commands.check(_is_admin)
+
+
+@app_commands.guild_only()
+@app_commands.default_permissions(manage_guild=True)
+class Admin(commands.GroupCog, group_name="flux-admin", group_description="Set up the image bot"):
+    """Every subcommand answers privately with what changed and writes it to the audit log."""
+
+    channel = app_commands.Group(name="channel", description=_T("Where members may generate"))
+    role = app_commands.Group(name="role", description=_T("Which roles may generate"))
+    tier = app_commands.Group(name="tier", description=_T("More generous limits for a role"))
+    rule = app_commands.Group(name="rule", description=_T("Blocked words and patterns"))
+    adult = app_commands.Group(name="adult", description=_T("Adult content policy"))
+    manager = app_commands.Group(name="manager", description=_T("Roles that may use /flux-admin"))
+
+    def __init__(self, bot: FluxBot) -> None:
+        self.bot = bot
+        super().__init__()
+
+    # --- plumbing ---------------------------------------------------------------------
+
+    async def _change(self, interaction: discord.Interaction[FluxBot], **changes: Any) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        guild_id = interaction.guild_id or 0
+        change = await self.bot.guild_store.change(guild_id, self.bot.policy_defaults, **changes)
+        await self._report(interaction, _format.diff(change.before, change.after))
+
+    async def _update(
+        self, interaction: discord.Interaction[FluxBot], field: str, edit: Any
+    ) -> None:
+        """Change one collection field with `edit(old) -> new`."""
+        policy = await self.bot.guild_policy(interaction.guild_id)
+        await self._change(interaction, **{field: edit(getattr(policy, field))})
+
+    async def _report(
+        self, interaction: discord.Interaction[FluxBot], changes: list[tuple[str, str, str]]
+    ) -> None:
+        if not changes:
+            await interaction.edit_original_response(
+                content="Nothing changed: that was already so."
+            )
+            return
+        text = "\n".join(f"**{name}**: {before} → {after}" for name, before, after in changes)
+        await interaction.edit_original_response(content=audit.clip("Changed:\n" + text, 2000))
+        await self.bot.audit.record(
+            interaction.guild_id,
+            audit.change_entry(
+                user_id=interaction.user.id, changes=changes, when=interaction.created_at
+            ),
+        )
+
+    async def _tell(self, interaction: discord.Interaction[FluxBot], message: str) -> None:
+        await interaction.response.send_message(message, ephemeral=True)
+
+    # --- show -------------------------------------------------------------------------
+
+    @app_commands.command(name="show", description=_T("Show the settings in force"))
+    @manager_only
+    async def show(self, interaction: discord.Interaction[FluxBot]) -> None:
+        policy = await self.bot.guild_policy(interaction.guild_id)
+        embed = discord.Embed(title="Image bot settings", colour=audit.COLOUR_CHANGE)
+        for name, value in _format.sections(policy):
+            embed.add_field(name=name, value=audit.clip(value, 1024), inline=False)
+        embed.set_footer(text="Days and months are UTC. Only finished images count.")
+        await interaction.response.send_message(embed=embed, ephemeral=True)
+
+    # --- where ------------------------------------------------------------------------
+
+    @channel.command(name="allow", description=_T("Allow generating in a channel"))
+    @manager_only
+    async def channel_allow(
+        self, interaction: discord.Interaction[FluxBot], channel: discord.TextChannel
+    ) -> None:
+        await self._update(
+            interaction,
+            "allowed_channels",
+            lambda old: old if channel.id in old else (*old, channel.id),
+        )
+
+    @channel.command(name="remove", description=_T("Stop generating in a channel"))
+    @manager_only
+    async def channel_remove(
+        self, interaction: discord.Interaction[FluxBot], channel: discord.TextChannel
+    ) -> None:
+        await self._update(
+            interaction, "allowed_channels", lambda old: tuple(c for c in old if c != channel.id)
+        )
+
+    @channel.command(name="everywhere", description=_T("Allow generating in every channel"))
+    @manager_only
+    async def channel_everywhere(self, interaction: discord.Interaction[FluxBot]) -> None:
+        await self._change(interaction, allowed_channels=())
+
+    @channel.command(name="threads", description=_T("Whether threads follow their channel"))
+    @app_commands.describe(inherit=_T("On: a thread is allowed when its channel is"))
+    @manager_only
+    async def channel_threads(
+        self, interaction: discord.Interaction[FluxBot], inherit: bool
+    ) -> None:
+        await self._change(interaction, threads_inherit=inherit)
+
+    # --- who --------------------------------------------------------------------------
+
+    @role.command(name="allow", description=_T("Let members with this role generate"))
+    @manager_only
+    async def role_allow(
+        self, interaction: discord.Interaction[FluxBot], role: discord.Role
+    ) -> None:
+        await self._update(
+            interaction, "allowed_roles", lambda old: old if role.id in old else (*old, role.id)
+        )
+
+    @role.command(name="remove", description=_T("Remove a role from the allowed roles"))
+    @manager_only
+    async def role_remove(
+        self, interaction: discord.Interaction[FluxBot], role: discord.Role
+    ) -> None:
+        await self._update(
+            interaction, "allowed_roles", lambda old: tuple(r for r in old if r != role.id)
+        )
+
+    @role.command(name="everyone", description=_T("Let every member generate"))
+    @manager_only
+    async def role_everyone(self, interaction: discord.Interaction[FluxBot]) -> None:
+        await self._change(interaction, allowed_roles=())
+
+    @app_commands.command(name="ban", description=_T("Stop a member from generating"))
+    @app_commands.describe(reason=_T("Shown to the member when they try"))
+    @manager_only
+    async def ban(
+        self,
+        interaction: discord.Interaction[FluxBot],
+        member: discord.Member,
+        reason: app_commands.Range[str, 1, 200] = "no reason given",
+    ) -> None:
+        await self._update(interaction, "banned", lambda old: {**old, member.id: reason})
+
+    @app_commands.command(name="unban", description=_T("Let a banned member generate again"))
+    @manager_only
+    async def unban(
+        self, interaction: discord.Interaction[FluxBot], member: discord.Member
+    ) -> None:
+        await self._update(
+            interaction, "banned", lambda old: {k: v for k, v in old.items() if k != member.id}
+        )
+
+    # --- how much ---------------------------------------------------------------------
+
+    @app_commands.command(name="limits", description=_T("Limits for every member"))
+    @app_commands.describe(
+        daily=_T("Images per member per day (0 means no limit)"),
+        monthly=_T("Images per member per month (0 means no limit)"),
+        cooldown=_T("Seconds between a member's images (0 for none)"),
+        in_flight=_T("Images a member may have on the way at once"),
+    )
+    @manager_only
+    async def limits(
+        self,
+        interaction: discord.Interaction[FluxBot],
+        daily: app_commands.Range[int, 0, 100_000] | None = None,
+        monthly: app_commands.Range[int, 0, 1_000_000] | None = None,
+        cooldown: app_commands.Range[int, 0, 86_400] | None = None,
+        in_flight: app_commands.Range[int, 1, 50] | None = None,
+    ) -> None:
+        changes: dict[str, Any] = {}
+        if daily is not None:
+            changes["per_day"] = _no_limit(daily)
+        if monthly is not None:
+            changes["per_month"] = _no_limit(monthly)
+        if cooldown is not None:
+            changes["cooldown_seconds"] = cooldown
+        if in_flight is not None:
+            changes["max_in_flight"] = in_flight
+        if not changes:
+            await self._tell(interaction, "Give at least one limit to change.")
+            return
+        await self._change(interaction, **changes)
+
+    @tier.command(name="set", description=_T("Set a role's limits (the most generous role wins)"))
+    @app_commands.describe(
+        daily=_T("Images per day (0 means no limit; leave out for everyone's)"),
+        monthly=_T("Images per month (0 means no limit; leave out for everyone's)"),
+        max_resolution=_T("Largest resolution for this role"),
+    )
+    @app_commands.choices(max_resolution=RESOLUTION_CHOICES)
+    @manager_only
+    async def tier_set(
+        self,
+        interaction: discord.Interaction[FluxBot],
+        role: discord.Role,
+        daily: app_commands.Range[int, 0, 100_000] | None = None,
+        monthly: app_commands.Range[int, 0, 1_000_000] | None = None,
+        max_resolution: Choice[str] | None = None,
+    ) -> None:
+        tier = Tier(
+            role_id=role.id,
+            per_day=INHERIT if daily is None else _no_limit(daily),
+            per_month=INHERIT if monthly is None else _no_limit(monthly),
+            max_resolution=max_resolution.value if max_resolution else None,
+        )
+        await self._update(
+            interaction, "tiers", lambda old: (*(t for t in old if t.role_id != role.id), tier)
+        )
+
+    @tier.command(name="remove", description=_T("Remove a role's tier"))
+    @manager_only
+    async def tier_remove(
+        self, interaction: discord.Interaction[FluxBot], role: discord.Role
+    ) -> None:
+        await self._update(
+            interaction, "tiers", lambda old: tuple(t for t in old if t.role_id != role.id)
+        )
+
+    # --- how big and what -------------------------------------------------------------
+
+    @app_commands.command(name="features", description=_T("Sizes and options members may use"))
+    @app_commands.describe(
+        max_resolution=_T("Largest resolution for everyone (role tiers can allow more)"),
+        reference_images=_T("Whether members may attach a reference image"),
+        upsampling=_T("Whether members may ask for prompt upsampling"),
+    )
+    @app_commands.choices(max_resolution=RESOLUTION_CHOICES)
+    @manager_only
+    async def features(
+        self,
+        interaction: discord.Interaction[FluxBot],
+        max_resolution: Choice[str] | None = None,
+        reference_images: bool | None = None,
+        upsampling: bool | None = None,
+    ) -> None:
+        changes: dict[str, Any] = {}
+        if max_resolution is not None:
+            changes["max_resolution"] = max_resolution.value
+        if reference_images is not None:
+            changes["references_allowed"] = reference_images
+        if upsampling is not None:
+            changes["upsampling_allowed"] = upsampling
+        if not changes:
+            await self._tell(interaction, "Give at least one option to change.")
+            return
+        await self._change(interaction, **changes)
+
+    # --- spend ------------------------------------------------------------------------
+
+    @app_commands.command(name="budget", description=_T("Monthly spending limit in credits"))
+    @app_commands.describe(
+        credits=_T("Apiframe credits per month (0 means no budget)"),
+        warn_percent=_T("Warn the audit channel at this percentage"),
+    )
+    @manager_only
+    async def budget(
+        self,
+        interaction: discord.Interaction[FluxBot],
+        credits: app_commands.Range[int, 0, 100_000_000] | None = None,
+        warn_percent: app_commands.Range[int, 1, 100] | None = None,
+    ) -> None:
+        changes: dict[str, Any] = {}
+        if credits is not None:
+            changes["monthly_budget"] = _no_limit(credits)
+        if warn_percent is not None:
+            changes["budget_warn_percent"] = warn_percent
+        if not changes:
+            await self._tell(interaction, "Give `credits` or `warn_percent`.")
+            return
+        await self._change(interaction, **changes)
+
+    # --- prompt rules -----------------------------------------------------------------
+
+    @rule.command(name="add", description=_T("Block a word, phrase or pattern in prompts"))
+    @app_commands.describe(
+        kind=_T("A word or phrase (obfuscation-resistant), or a regular expression"),
+        text=_T("The word, phrase or pattern"),
+    )
+    @app_commands.choices(
+        kind=[
+            Choice(name=_T("word or phrase"), value="word"),
+            Choice(name=_T("pattern"), value="pattern"),
+        ]
+    )
+    @manager_only
+    async def rule_add(
+        self,
+        interaction: discord.Interaction[FluxBot],
+        kind: Choice[str],
+        text: app_commands.Range[str, 1, MAX_TERM],
+    ) -> None:
+        policy = await self.bot.guild_policy(interaction.guild_id)
+        if kind.value == "pattern":
+            problem = validate_pattern(text)
+            if problem:
+                await self._tell(interaction, f"That pattern can't be used: {problem}.")
+                return
+            if len(policy.blocked_patterns) >= MAX_PATTERNS:
+                await self._tell(interaction, f"There are already {MAX_PATTERNS} patterns.")
+                return
+            await self._change(interaction, blocked_patterns=(*policy.blocked_patterns, text))
+            return
+        word = " ".join(text.lower().split())
+        if not normalize(word).strip():
+            await self._tell(interaction, "Give a word or phrase with letters in it.")
+            return
+        if len(policy.blocked_words) >= MAX_WORDS:
+            await self._tell(interaction, f"There are already {MAX_WORDS} blocked words.")
+            return
+        if word in policy.blocked_words:
+            await self._tell(interaction, "That word is already blocked.")
+            return
+        await self._change(interaction, blocked_words=(*policy.blocked_words, word))
+
+    @rule.command(name="remove", description=_T("Unblock a word, phrase or pattern"))
+    @manager_only
+    async def rule_remove(
+        self, interaction: discord.Interaction[FluxBot], text: app_commands.Range[str, 1, MAX_TERM]
+    ) -> None:
+        policy = await self.bot.guild_policy(interaction.guild_id)
+        word = " ".join(text.lower().split())
+        if word in policy.blocked_words:
+            await self._change(
+                interaction, blocked_words=tuple(w for w in policy.blocked_words if w != word)
+            )
+        elif text in policy.blocked_patterns:
+            await self._change(
+                interaction,
+                blocked_patterns=tuple(p for p in policy.blocked_patterns if p != text),
+            )
+        else:
+            await self._tell(interaction, "That word or pattern isn't blocked.")
+
+    @rule.command(name="list", description=_T("List the blocked words and patterns"))
+    @manager_only
+    async def rule_list(self, interaction: discord.Interaction[FluxBot]) -> None:
+        policy = await self.bot.guild_policy(interaction.guild_id)
+        embed = discord.Embed(title="Prompt rules", colour=audit.COLOUR_CHANGE)
+        words = ", ".join(f"`{w}`" for w in policy.blocked_words) or "none"
+        patterns = "\n".join(f"`{p}`" for p in policy.blocked_patterns) or "none"
+        terms = ", ".join(policy.adult_terms) or "none"
+        embed.add_field(name="Blocked words", value=audit.clip(words, 1024), inline=False)
+        embed.add_field(name="Blocked patterns", value=audit.clip(patterns, 1024), inline=False)
+        embed.add_field(name="Adult terms", value=audit.clip(terms, 1024), inline=False)
+        await interaction.response.send_message(embed=embed, ephemeral=True)
+
+    # --- adult content ----------------------------------------------------------------
+
+    @adult.command(name="allow", description=_T("Allow adult prompts in age-restricted channels"))
+    @app_commands.describe(enabled=_T("Off: adult prompts are refused everywhere"))
+    @manager_only
+    async def adult_allow(self, interaction: discord.Interaction[FluxBot], enabled: bool) -> None:
+        await self._change(interaction, adult_allowed=enabled)
+
+    @adult.command(name="add-term", description=_T("Treat a word as adult content"))
+    @manager_only
+    async def adult_add(
+        self, interaction: discord.Interaction[FluxBot], term: app_commands.Range[str, 1, MAX_TERM]
+    ) -> None:
+        word = " ".join(term.lower().split())
+        await self._update(
+            interaction, "adult_terms", lambda old: old if word in old else (*old, word)
+        )
+
+    @adult.command(name="remove-term", description=_T("Stop treating a word as adult content"))
+    @manager_only
+    async def adult_remove(
+        self, interaction: discord.Interaction[FluxBot], term: app_commands.Range[str, 1, MAX_TERM]
+    ) -> None:
+        word = " ".join(term.lower().split())
+        await self._update(
+            interaction, "adult_terms", lambda old: tuple(t for t in old if t != word)
+        )
+
+    # --- audit and managers -----------------------------------------------------------
+
+    @app_commands.command(name="audit-channel", description=_T("Where the audit log goes"))
+    @app_commands.describe(channel=_T("Leave out to turn the audit log off"))
+    @manager_only
+    async def audit_channel(
+        self,
+        interaction: discord.Interaction[FluxBot],
+        channel: discord.TextChannel | None = None,
+    ) -> None:
+        if channel is not None:
+            me = channel.guild.me
+            permissions = channel.permissions_for(me) if me else None
+            if permissions is not None and not (
+                permissions.send_messages and permissions.embed_links
+            ):
+                await self._tell(
+                    interaction,
+                    f"I can't post in {channel.mention}: I need **Send Messages** and"
+                    " **Embed Links** there.",
+                )
+                return
+        await self._change(interaction, audit_channel_id=channel.id if channel else None)
+
+    @manager.command(name="add", description=_T("Let a role use /flux-admin"))
+    @admin_only
+    async def manager_add(
+        self, interaction: discord.Interaction[FluxBot], role: discord.Role
+    ) -> None:
+        await self._update(
+            interaction, "manager_roles", lambda old: old if role.id in old else (*old, role.id)
+        )
+
+    @manager.command(name="remove", description=_T("Stop a role using /flux-admin"))
+    @admin_only
+    async def manager_remove(
+        self, interaction: discord.Interaction[FluxBot], role: discord.Role
+    ) -> None:
+        await self._update(
+            interaction, "manager_roles", lambda old: tuple(r for r in old if r != role.id)
+        )
+
+    @app_commands.command(name="reset", description=_T("Forget every change: back to defaults"))
+    @app_commands.describe(confirm=_T("Set to True to really reset"))
+    @admin_only
+    async def reset(self, interaction: discord.Interaction[FluxBot], confirm: bool) -> None:
+        if not confirm:
+            await self._tell(interaction, "Nothing reset: set `confirm` to True to reset.")
+            return
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        change = await self.bot.guild_store.reset(
+            interaction.guild_id or 0, self.bot.policy_defaults
+        )
+        await self._report(interaction, _format.diff(change.before, change.after))
+
+    # --- usage ------------------------------------------------------------------------
+
+    @app_commands.command(name="usage", description=_T("Generations and credits per member"))
+    @app_commands.describe(period=_T("Which period"), export=_T("Attach the full table as CSV"))
+    @app_commands.choices(period=PERIOD_CHOICES)
+    @manager_only
+    async def usage(
+        self,
+        interaction: discord.Interaction[FluxBot],
+        period: Choice[str] | None = None,
+        export: bool = False,
+    ) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        since, until, label = period_bounds(
+            period.value if period else "month", discord.utils.utcnow()
+        )
+        rows = await self.bot.guild_store.report(interaction.guild_id, since, until)
+        embed = discord.Embed(title=f"Image bot usage: {label}", colour=audit.COLOUR_CHANGE)
+        embed.description = (
+            f"**{sum(r.generations for r in rows)}** images, "
+            f"**{sum(r.credits for r in rows)}** credits, "
+            f"**{sum(r.failures for r in rows)}** failed (not counted) "
+            f"by {len(rows)} member(s)."
+        )
+        top = "\n".join(
+            f"{i}. <@{r.user_id}>: {r.generations} images, {r.credits} credits"
+            + (f", {r.failures} failed" if r.failures else "")
+            for i, r in enumerate(rows[:10], start=1)
+        )
+        embed.add_field(name="Top members", value=audit.clip(top or "nobody yet", 1024))
+        files = []
+        if export:
+            buffer = io.StringIO()
+            writer = csv.writer(buffer)
+            writer.writerow(["user_id", "generations", "credits", "failures"])
+            writer.writerows((r.user_id, r.generations, r.credits, r.failures) for r in rows)
+            files.append(
+                discord.File(
+                    io.BytesIO(buffer.getvalue().encode()),
+                    filename=f"flux-usage-{since:%Y%m%d}-{until:%Y%m%d}.csv",
+                )
+            )
+        await interaction.edit_original_response(embed=embed, attachments=files)
+
+
+class Usage(commands.Cog):
+    def __init__(self, bot: FluxBot) -> None:
+        self.bot = bot
+
+    @app_commands.command(name="flux-usage", description=_T("Your images used and left"))
+    async def flux_usage(self, interaction: discord.Interaction[FluxBot]) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        now = discord.utils.utcnow()
+        member = interaction.user
+        roles = frozenset(r.id for r in getattr(member, "roles", ()))
+        policy = await self.bot.guild_policy(interaction.guild_id)
+        tier = policy.tier_for(roles)
+        used = await self.bot.guild_store.usage(interaction.guild_id, member.id, now)
+        embed = discord.Embed(title="Your image usage", colour=audit.COLOUR_CHANGE)
+        embed.add_field(name="Today", value=_quota(used.today, tier.per_day, gate.next_day(now)))
+        embed.add_field(
+            name="This month", value=_quota(used.this_month, tier.per_month, gate.next_month(now))
+        )
+        ready = (
+            used.last_started_at + timedelta(seconds=policy.cooldown_seconds)
+            if used.last_started_at and policy.cooldown_seconds
+            else None
+        )
+        embed.add_field(
+            name="Cooldown",
+            value=(
+                f"ready {discord.utils.format_dt(ready, 'R')}"
+                if ready and ready > now
+                else f"ready now ({policy.cooldown_seconds} s between images)"
+                if policy.cooldown_seconds
+                else "none"
+            ),
+        )
+        embed.add_field(
+            name="On the way", value=f"{used.in_flight} of {policy.max_in_flight} at once"
+        )
+        embed.set_footer(text="Only finished images count; failed ones are never counted.")
+        await interaction.edit_original_response(embed=embed)
+
+
+def _quota(used: int, limit: int | None, resets: datetime) -> str:
+    if limit is None:
+        return f"{used} used, no limit"
+    left = max(0, limit - used)
+    return f"{used} of {limit} used, **{left} left**; resets {discord.utils.format_dt(resets, 'R')}"
+
+
+async def setup(bot: FluxBot) -> None:
+    await bot.add_cog(Admin(bot))
+    await bot.add_cog(Usage(bot))

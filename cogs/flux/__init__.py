@@ -1,0 +1,213 @@
+"""`/flux`: generate an image with FLUX.2 [max]."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+import discord
+from discord import app_commands
+from discord.app_commands import Choice
+from discord.app_commands import locale_str as _T
+from discord.ext import commands
+
+from bot import images
+from bot.apiframe.errors import ApiframeError
+from bot.apiframe.models import PROMPT_MAX_LENGTH
+from bot.jobs.options import GenerationOptions
+from cogs.flux import _render
+from cogs.flux._gate import refuse_after_defer, start_job
+from cogs.flux._presenter import DiscordPresenter
+from cogs.flux._views import JobButton
+
+if TYPE_CHECKING:
+    from bot.app import FluxBot
+
+log = logging.getLogger(__name__)
+
+RESOLUTION_CHOICES = [
+    Choice(name=_T("0.5 MP — fastest"), value="0.5MP"),
+    Choice(name=_T("1 MP"), value="1MP"),
+    Choice(name=_T("2 MP"), value="2MP"),
+    Choice(name=_T("4 MP — most detail"), value="4MP"),
+]
+ASPECT_CHOICES = [
+    Choice(name=_T("1:1 square"), value="1:1"),
+    Choice(name=_T("3:4 portrait"), value="3:4"),
+    Choice(name=_T("4:3 landscape"), value="4:3"),
+    Choice(name=_T("9:16 tall"), value="9:16"),
+    Choice(name=_T("16:9 wide"), value="16:9"),
+]
+FORMAT_CHOICES = [
+    Choice(name=_T("JPEG"), value="jpg"),
+    Choice(name=_T("PNG (lossless, larger)"), value="png"),
+    Choice(name=_T("WebP"), value="webp"),
+]
+MAX_SEED = 2**53 - 1  # the largest integer Discord's INTEGER option carries
+
+
+def precheck(
+    prompt: str,
+    image: discord.Attachment | None,
+    strength: float | None,
+    permissions: discord.Permissions | None,
+) -> str | None:
+    """Checks that need no I/O, done before acknowledging: a refusal message, or None."""
+    if not prompt.strip():
+        return "Please describe the image you want: the prompt can't be empty."
+    if len(prompt) > PROMPT_MAX_LENGTH:
+        return f"Your prompt is {len(prompt)} characters; please keep it to {PROMPT_MAX_LENGTH}."
+    if strength is not None and image is None:
+        return "`strength` only applies with a reference `image`; attach one or leave it out."
+    if image is not None:
+        if image.content_type and not image.content_type.startswith("image/"):
+            return (
+                f"`{image.filename}` is not an image. Attach a PNG, JPEG, WebP or GIF as the"
+                " reference."
+            )
+        if image.size > images.REFERENCE_MAX_BYTES:
+            return (
+                f"`{image.filename}` is {image.size / 2**20:.1f} MiB; reference images may be"
+                f" at most {images.REFERENCE_MAX_BYTES // 2**20} MiB."
+            )
+    if permissions is not None:
+        missing = [
+            name
+            for name, granted in (
+                ("Attach Files", permissions.attach_files),
+                ("Embed Links", permissions.embed_links),
+            )
+            if not granted
+        ]
+        if missing:
+            return (
+                "I can't post images in this channel: I need the "
+                + " and ".join(f"**{m}**" for m in missing)
+                + " permission here. Ask a server admin, or try another channel."
+            )
+    return None
+
+
+class Flux(commands.Cog):
+    """Image generation."""
+
+    def __init__(self, bot: FluxBot) -> None:
+        self.bot = bot
+
+    @app_commands.command(name="flux", description=_T("Generate an image with FLUX.2 [max]"))
+    @app_commands.describe(
+        prompt=_T("What to draw (up to 2000 characters)"),
+        resolution=_T("Image size in megapixels"),
+        aspect_ratio=_T("Shape of the image"),
+        image=_T("A reference image to guide the result"),
+        strength=_T("How closely to follow the reference image, 0 to 1"),
+        format=_T("File format of the result"),
+        quality=_T("JPEG/WebP quality, 0 to 100"),
+        upsample=_T("Let the model enrich your prompt"),
+        seed=_T("Reuse a number to reproduce a result"),
+        private=_T("Only you see the progress and the result"),
+    )
+    @app_commands.choices(
+        resolution=RESOLUTION_CHOICES, aspect_ratio=ASPECT_CHOICES, format=FORMAT_CHOICES
+    )
+    async def flux(
+        self,
+        interaction: discord.Interaction[FluxBot],
+        prompt: app_commands.Range[str, 1, PROMPT_MAX_LENGTH],
+        resolution: Choice[str] | None = None,
+        aspect_ratio: Choice[str] | None = None,
+        image: discord.Attachment | None = None,
+        strength: app_commands.Range[float, 0.0, 1.0] | None = None,
+        format: Choice[str] | None = None,
+        quality: app_commands.Range[int, 0, 100] | None = None,
+        upsample: bool | None = None,
+        seed: app_commands.Range[int, 0, MAX_SEED] | None = None,
+        private: bool = False,
+    ) -> None:
+        permissions = interaction.app_permissions if interaction.guild_id else None
+        refusal = precheck(prompt, image, strength, permissions)
+        if refusal:
+            await interaction.response.send_message(refusal, ephemeral=True)
+            return
+        # Acknowledge before any I/O: Discord drops interactions not answered within 3 s.
+        callback = await interaction.response.defer(thinking=True, ephemeral=private)
+
+        settings = self.bot.settings
+        options = GenerationOptions(
+            resolution=resolution.value if resolution else settings.default_resolution,
+            aspect_ratio=aspect_ratio.value if aspect_ratio else None,
+            reference_url=image.url if image else None,
+            # Apiframe takes steps of 0.05; round rather than refuse.
+            strength=round(round(strength * 20) / 20, 2) if strength is not None else None,
+            output_format=format.value if format else None,
+            quality=quality,
+            upsample=upsample,
+            seed=seed,
+        )
+        if image is not None:
+            problem = await self._check_reference(image)
+            if problem:
+                await refuse_after_defer(interaction, problem, private)
+                return
+        job = await start_job(
+            interaction, callback, prompt=prompt, options=options, private=private
+        )
+        if job is None:
+            return
+        held = await self.bot.store.held_for(interaction.user.id)
+        if held:
+            log.debug("job %s: member has %d held results", job.id, len(held))
+            await interaction.edit_original_response(
+                content=f"You have {len(held)} private image(s) waiting from earlier: use"
+                " `/flux-inbox` to get them."
+            )
+
+    @app_commands.command(
+        name="flux-inbox", description=_T("Get private images that finished while you were away")
+    )
+    async def flux_inbox(self, interaction: discord.Interaction[FluxBot]) -> None:
+        await interaction.response.defer(thinking=True, ephemeral=True)
+        held = await self.bot.store.held_for(interaction.user.id)
+        if not held:
+            await interaction.edit_original_response(content="Nothing is waiting for you.")
+            return
+        await interaction.edit_original_response(
+            content=f"Here {'is' if len(held) == 1 else 'are'} {len(held)} image(s) that"
+            " finished after your command expired."
+        )
+        presenter = DiscordPresenter(self.bot)
+        driver = self.bot.driver
+        if driver is None:
+            return
+        for job in held[:10]:
+            try:
+                image = await driver.fetch_image(job, interaction.filesize_limit)
+            except ApiframeError:
+                await interaction.followup.send(
+                    f"The image for “{_render.clip(job.prompt, 80)}” has expired.", ephemeral=True
+                )
+                await self.bot.store.transition(
+                    job.id, {"completed"}, "failed", error_kind="expired"
+                )
+                continue
+            file, embed = presenter.result_message(job, image, None)
+            await interaction.followup.send(embed=embed, file=file, ephemeral=True)
+            await self.bot.store.transition(
+                job.id, {"completed"}, "delivered", delivered_at=discord.utils.utcnow()
+            )
+
+    async def _check_reference(self, image: discord.Attachment) -> str | None:
+        try:
+            data = await image.read()
+        except discord.HTTPException:
+            return "I couldn't download your reference image. Please attach it again."
+        try:
+            await images.check_reference_async(data)
+        except images.ImageProblem as problem:
+            return f"About `{image.filename}`: {problem}. Please attach a different image."
+        return None
+
+
+async def setup(bot: FluxBot) -> None:
+    bot.add_dynamic_items(JobButton)
+    await bot.add_cog(Flux(bot))

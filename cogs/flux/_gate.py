@@ -1,0 +1,132 @@
+"""Every new job, from `/flux` or a button, passes the guild's policy here before it is written."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING, Any
+
+import discord
+
+from bot.jobs.options import GenerationOptions
+from bot.moderation.gate import Refusal, Request, limits_for, precheck
+from bot.moderation.policy import Check, estimate_credits
+from bot.storage.jobs import JobRecord
+from cogs import audit, budget
+from cogs.flux._context import job_context
+
+if TYPE_CHECKING:
+    from bot.app import FluxBot
+
+
+def describe_refusal(refusal: Refusal) -> str:
+    """The member's message: the reason, and when they may try again where that applies."""
+    if refusal.retry_at is None:
+        return refusal.reason
+    return f"{refusal.reason} You can try again {discord.utils.format_dt(refusal.retry_at, 'R')}."
+
+
+def _where(interaction: discord.Interaction[FluxBot]) -> tuple[int | None, bool]:
+    """The channel a thread belongs to, and whether the channel is age-restricted."""
+    channel = interaction.channel
+    parent_id = None
+    if isinstance(channel, discord.Thread):
+        parent_id = channel.parent_id
+        parent = channel.parent
+        nsfw = bool(parent is not None and parent.is_nsfw())
+    else:
+        nsfw = bool(channel is not None and getattr(channel, "is_nsfw", lambda: False)())
+    return parent_id, nsfw
+
+
+def request_for(
+    interaction: discord.Interaction[FluxBot],
+    prompt: str,
+    options: GenerationOptions,
+    *,
+    channel_id: int,
+) -> Request:
+    member = interaction.user
+    roles = (
+        frozenset(r.id for r in member.roles) if isinstance(member, discord.Member) else frozenset()
+    )
+    parent_id, nsfw = _where(interaction)
+    return Request(
+        guild_id=interaction.guild_id,
+        channel_id=channel_id,
+        parent_id=parent_id,
+        channel_nsfw=nsfw,
+        user_id=member.id,
+        role_ids=roles,
+        prompt=prompt,
+        resolution=options.resolution or interaction.client.settings.default_resolution,
+        has_reference=options.reference_url is not None,
+        upsample=bool(options.upsample),
+    )
+
+
+async def refuse_after_defer(
+    interaction: discord.Interaction[FluxBot], message: str, private: bool
+) -> None:
+    """Turn the "thinking…" message into a refusal only the member sees."""
+    if private:
+        await interaction.edit_original_response(content=message)
+        return
+    await interaction.delete_original_response()
+    await interaction.followup.send(message, ephemeral=True)
+
+
+async def start_job(
+    interaction: discord.Interaction[FluxBot],
+    callback: discord.InteractionCallbackResponse[FluxBot] | None,
+    *,
+    prompt: str,
+    options: GenerationOptions,
+    private: bool,
+    fallback_channel_id: int = 0,
+    **extra: Any,
+) -> JobRecord | None:
+    """Check the policy, reserve the member's quota and the guild's budget, and write the job;
+    on a refusal tell the member (privately) and the audit log. The interaction is deferred."""
+    bot = interaction.client
+    context = job_context(
+        interaction, callback, ephemeral=private, fallback_channel_id=fallback_channel_id
+    )
+    policy = await bot.guild_policy(interaction.guild_id)
+    request = request_for(interaction, prompt, options, channel_id=context["channel_id"])
+    tier = policy.tier_for(request.role_ids)
+    result: JobRecord | Refusal | None
+    if policy.blocked_patterns:
+        # A guild's regular expressions may take up to a few hundred ms: not on the loop.
+        result = await asyncio.to_thread(precheck, policy, request, tier)
+    else:
+        result = precheck(policy, request, tier)
+    if result is None:
+        estimate = estimate_credits(
+            request.resolution,
+            has_reference=request.has_reference,
+            first_mp=bot.settings.credits_first_mp,
+            per_extra_mp=bot.settings.credits_per_extra_mp,
+        )
+        result = await bot.jobs.create(
+            prompt=prompt,
+            options=options,
+            limits=limits_for(policy, tier, estimate),
+            **extra,
+            **context,
+        )
+    if isinstance(result, JobRecord):
+        return result
+    await bot.audit.record(
+        interaction.guild_id,
+        audit.refusal_entry(
+            result,
+            user_id=request.user_id,
+            channel_id=request.channel_id,
+            prompt=prompt,
+            when=interaction.created_at,
+        ),
+    )
+    if result.check is Check.BUDGET and interaction.guild_id:
+        await budget.announce(bot, interaction.guild_id, exhausted=True)
+    await refuse_after_defer(interaction, describe_refusal(result), private)
+    return None

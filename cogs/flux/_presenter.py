@@ -1,0 +1,155 @@
+"""Renders job events in Discord: progress edits, the finished image, failures."""
+
+from __future__ import annotations
+
+import io
+import logging
+from typing import Any
+
+import discord
+from discord.ext import commands
+
+from bot.images import FittedImage
+from bot.jobs.failures import Failure
+from bot.jobs.presenter import DeliveryError, Progress, Route
+from bot.storage.jobs import JobRecord
+from cogs import audit, budget
+from cogs.flux import _render
+from cogs.flux._views import result_view
+
+log = logging.getLogger(__name__)
+
+
+def _as_delivery_error(exc: discord.HTTPException) -> DeliveryError:
+    # 5xx and network trouble may pass; a refusal (403, 404, 400) will not.
+    retryable = exc.status >= 500 or exc.status == 429
+    return DeliveryError(f"Discord answered {exc.status} ({exc.code})", retryable=retryable)
+
+
+class DiscordPresenter:
+    """The driver's window on Discord. Works from stored job data alone, so it keeps working
+    for jobs that began before a restart."""
+
+    def __init__(self, bot: commands.Bot) -> None:
+        self.bot = bot
+
+    def _webhook(self, job: JobRecord) -> discord.Webhook:
+        if job.interaction_token is None:
+            raise DeliveryError("the job has no interaction token", retryable=False)
+        return discord.Webhook.partial(job.application_id, job.interaction_token, client=self.bot)
+
+    async def _edit(
+        self,
+        job: JobRecord,
+        embed: discord.Embed,
+        *,
+        attachments: list[discord.File] | None = None,
+        view: discord.ui.View | None = None,
+    ) -> None:
+        if job.response_message_id is None:
+            raise DeliveryError("the original response is unknown", retryable=False)
+        try:
+            if attachments is None:
+                # Progress leaves `content` alone: it may hold a note for the member.
+                await self._webhook(job).edit_message(job.response_message_id, embed=embed)
+            else:
+                await self._webhook(job).edit_message(
+                    job.response_message_id,
+                    content=None,
+                    embed=embed,
+                    attachments=attachments,
+                    view=view,
+                )
+        except discord.HTTPException as exc:
+            raise _as_delivery_error(exc) from exc
+
+    async def show_progress(self, job: JobRecord, progress: Progress) -> None:
+        await self._edit(job, _render.progress_embed(job.prompt, progress, job.id))
+
+    def result_message(
+        self, job: JobRecord, image: FittedImage, original_url: str | None
+    ) -> tuple[discord.File, discord.Embed]:
+        """The file and embed that present a finished image."""
+        filename = f"flux-{job.id[:8]}.{image.info.format}"
+        file = discord.File(
+            io.BytesIO(image.data), filename=filename, description=_render.clip(job.prompt, 1024)
+        )
+        seconds = 0.0
+        if job.completed_at and job.submitted_at:
+            seconds = (job.completed_at - job.submitted_at).total_seconds()
+        embed = _render.result_embed(
+            prompt=job.prompt,
+            params=job.params,
+            user_id=job.user_id,
+            job_id=job.id,
+            seed=job.params.get("seed"),
+            seconds=seconds,
+            filename=filename,
+            note=image.note,
+            original_url=original_url if image.reencoded else None,
+        )
+        return file, embed
+
+    async def deliver(
+        self, job: JobRecord, image: FittedImage, route: Route, *, original_url: str | None
+    ) -> int | None:
+        file, embed = self.result_message(job, image, original_url)
+        view = result_view(job.id)
+        if route is Route.INTERACTION:
+            try:
+                await self._edit(job, embed, attachments=[file], view=view)
+                return None
+            except DeliveryError as exc:
+                if exc.retryable or job.ephemeral:
+                    raise
+                # The member deleted the "thinking…" message: post in the channel instead.
+                log.info("job %s: original response gone (%s); posting in channel", job.id, exc)
+                file.reset()
+        if job.ephemeral:
+            raise DeliveryError(
+                "a private result cannot be posted after the interaction expired", retryable=False
+            )
+        return await self._send_to_channel(job, embed, file=file, view=view)
+
+    async def _send_to_channel(
+        self,
+        job: JobRecord,
+        embed: discord.Embed,
+        *,
+        file: discord.File | None = None,
+        view: discord.ui.View | None = None,
+    ) -> int:
+        # Ping the member who asked and nobody else, whatever the prompt says.
+        mention = discord.AllowedMentions(
+            everyone=False, roles=False, users=[discord.Object(job.user_id)]
+        )
+        try:
+            channel = self.bot.get_channel(job.channel_id) or await self.bot.fetch_channel(
+                job.channel_id
+            )
+            if not isinstance(channel, discord.abc.Messageable):
+                raise DeliveryError("the channel cannot take messages", retryable=False)
+            text = f"<@{job.user_id}> your image is ready." if file else f"<@{job.user_id}>"
+            if file is not None and view is not None:
+                message = await channel.send(
+                    text, embed=embed, file=file, view=view, allowed_mentions=mention
+                )
+            else:
+                message = await channel.send(text, embed=embed, allowed_mentions=mention)
+        except discord.HTTPException as exc:
+            raise _as_delivery_error(exc) from exc
+        return message.id
+
+    async def delivered(self, job: JobRecord) -> None:
+        """Audit entry for the image, then the budget announcements it may trigger."""
+        bot: Any = self.bot
+        await bot.audit.record(job.guild_id, audit.generation_entry(job))
+        if job.guild_id:
+            await budget.announce(bot, job.guild_id)
+
+    async def show_failure(self, job: JobRecord, failure: Failure, route: Route) -> None:
+        embed = _render.failure_embed(job.prompt, failure, job.id)
+        if route is Route.INTERACTION:
+            await self._edit(job, embed, attachments=[], view=None)
+        elif not job.ephemeral:
+            await self._send_to_channel(job, embed)

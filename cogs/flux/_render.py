@@ -1,0 +1,109 @@
+"""How jobs look in Discord: embeds within Discord's limits, built from plain job data."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import discord
+
+from bot.jobs.failures import Failure
+from bot.jobs.presenter import Progress, Stage
+
+BRAND = "FLUX.2 [max]"
+COLOUR_WORKING = discord.Colour.blurple()
+COLOUR_DONE = discord.Colour.green()
+COLOUR_FAILED = discord.Colour.red()
+
+_STAGE_TEXT = {
+    Stage.WAITING: "Waiting in line",
+    Stage.QUEUED: "Queued at Apiframe",
+    Stage.GENERATING: "Generating",
+    Stage.FINISHING: "Finishing up",
+}
+
+
+def clip(text: str, limit: int) -> str:
+    """Shorten `text` to `limit` characters, marking the cut."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def bar(percent: int, width: int = 10) -> str:
+    filled = round(percent / 100 * width)
+    return "▰" * filled + "▱" * (width - filled)
+
+
+def duration(seconds: float) -> str:
+    seconds = max(0, round(seconds))
+    return f"{seconds // 60}m {seconds % 60:02d}s" if seconds >= 60 else f"{seconds}s"
+
+
+def relative(seconds_from_now: float) -> str:
+    """A Discord relative timestamp (`in 20 seconds`), rendered in each reader's locale."""
+    when = datetime.now(UTC) + timedelta(seconds=seconds_from_now)
+    return discord.utils.format_dt(when, "R")
+
+
+def progress_embed(prompt: str, progress: Progress, job_id: str) -> discord.Embed:
+    """The embed shown while a job runs."""
+    title = _STAGE_TEXT[progress.stage]
+    if progress.stage is Stage.WAITING and progress.position:
+        title += f" — #{progress.position}"
+    embed = discord.Embed(title=f"{title}…", colour=COLOUR_WORKING)
+    embed.description = clip(prompt, 1000)
+    if progress.percent is not None and progress.stage is not Stage.WAITING:
+        embed.add_field(name="Progress", value=f"{bar(progress.percent)} {progress.percent} %")
+    embed.add_field(name="Elapsed", value=duration(progress.elapsed_seconds))
+    if progress.eta_seconds is not None and progress.stage is not Stage.FINISHING:
+        embed.add_field(name="Expected", value=relative(progress.eta_seconds))
+    if progress.slow:
+        embed.add_field(
+            name="Still working…",
+            value="This is taking longer than usual; I'll post the image as soon as it's ready.",
+            inline=False,
+        )
+    embed.set_footer(text=f"{BRAND} · job {job_id}")
+    return embed
+
+
+def result_embed(
+    *,
+    prompt: str,
+    params: dict[str, Any],
+    user_id: int,
+    job_id: str,
+    seed: int | None,
+    seconds: float,
+    filename: str,
+    note: str | None,
+    original_url: str | None,
+) -> discord.Embed:
+    """The embed posted with the finished image."""
+    embed = discord.Embed(description=clip(prompt, 4000), colour=COLOUR_DONE)
+    embed.set_image(url=f"attachment://{filename}")
+    embed.add_field(name="Resolution", value=params.get("resolution") or "2MP")
+    embed.add_field(name="Aspect", value=params.get("aspect_ratio") or "1:1")
+    embed.add_field(name="Seed", value=str(seed) if seed is not None else "random")
+    embed.add_field(name="Format", value=filename.rsplit(".", 1)[-1].upper())
+    embed.add_field(name="Time", value=duration(seconds))
+    embed.add_field(name="Requested by", value=f"<@{user_id}>")
+    if params.get("reference_url"):
+        strength = params.get("strength")
+        embed.add_field(
+            name="Reference", value=f"strength {strength}" if strength is not None else "used"
+        )
+    if note:
+        text = note
+        if original_url:
+            text += f" · [original]({original_url}) (link expires within a day)"
+        embed.add_field(name="Note", value=clip(text, 1024), inline=False)
+    embed.set_footer(text=f"{BRAND} · job {job_id}")
+    return embed
+
+
+def failure_embed(prompt: str, failure: Failure, job_id: str) -> discord.Embed:
+    embed = discord.Embed(title="No image this time", colour=COLOUR_FAILED)
+    embed.description = failure.member_message
+    embed.add_field(name="Prompt", value=clip(prompt, 1024), inline=False)
+    embed.set_footer(text=f"{BRAND} · job {job_id}")
+    return embed

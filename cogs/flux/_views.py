@@ -1,0 +1,159 @@
+"""Buttons under a finished image. Their state is the job id in the `custom_id`, loaded from the
+database on each click, so they keep working after restarts and in every process."""
+
+from __future__ import annotations
+
+import random
+import re
+from typing import TYPE_CHECKING, Any
+
+import discord
+from discord import ui
+
+from bot.apiframe.models import PROMPT_MAX_LENGTH
+from bot.jobs.options import GenerationOptions
+from cogs.flux._gate import start_job
+
+if TYPE_CHECKING:
+    from bot.app import FluxBot
+    from bot.storage.jobs import JobRecord
+
+JOB_ID = r"(?P<job>[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})"
+MAX_SEED = 2**32 - 1
+VARY_STRENGTH = 0.6
+UPSCALE_STRENGTH = 0.9
+
+# action → (label, emoji); the order is the order on screen.
+ACTIONS = {
+    "reroll": ("Reroll", "🎲"),
+    "vary": ("Vary", "🎨"),
+    "upscale": ("Upscale", "🔍"),
+    "edit": ("Edit prompt", "✏️"),
+}
+
+
+def _new_seed() -> int:
+    return random.randrange(MAX_SEED)  # noqa: S311 - a seed, not a secret
+
+
+def _image_url(interaction: discord.Interaction[FluxBot]) -> str | None:
+    """The clicked message's image: a fresh signed URL, unlike the job's expiring result URL."""
+    message = interaction.message
+    if message is not None and message.attachments:
+        return message.attachments[0].url
+    return None
+
+
+async def start_child(
+    interaction: discord.Interaction[FluxBot],
+    parent: JobRecord,
+    *,
+    source: str,
+    prompt: str | None = None,
+    **changes: Any,
+) -> None:
+    """Start a new job derived from `parent`, owned by whoever clicked."""
+    callback = await interaction.response.defer(thinking=True, ephemeral=parent.ephemeral)
+    params = {**parent.params, **changes}
+    options = GenerationOptions.model_validate({k: v for k, v in params.items() if v is not None})
+    # The same policy as /flux: a button is no way around a limit or a prompt rule.
+    await start_job(
+        interaction,
+        callback,
+        prompt=prompt or parent.prompt,
+        options=options,
+        private=parent.ephemeral,
+        fallback_channel_id=parent.channel_id,
+        source=source,
+        parent_job_id=parent.id,
+    )
+
+
+class EditPromptModal(ui.Modal, title="Edit the prompt"):
+    prompt: ui.TextInput[EditPromptModal] = ui.TextInput(
+        label="Prompt", style=discord.TextStyle.paragraph, max_length=PROMPT_MAX_LENGTH
+    )
+
+    def __init__(self, parent: JobRecord) -> None:
+        super().__init__(custom_id=f"flux:edit-modal:{parent.id}")
+        self.parent = parent
+        self.prompt.default = parent.prompt[:PROMPT_MAX_LENGTH]
+
+    async def on_submit(self, interaction: discord.Interaction[FluxBot]) -> None:  # type: ignore[override]
+        text = self.prompt.value.strip()
+        if not text:
+            await interaction.response.send_message("The prompt can't be empty.", ephemeral=True)
+            return
+        await start_child(interaction, self.parent, source="edit", prompt=text)
+
+
+class JobButton(
+    ui.DynamicItem[ui.Button[Any]],
+    template=rf"flux:(?P<action>{'|'.join(ACTIONS)}):{JOB_ID}",
+):
+    """One button under a result: reroll (new seed), vary (this image as reference), upscale
+    (the same picture at 4 MP) or edit the prompt."""
+
+    def __init__(self, action: str, job_id: str) -> None:
+        label, emoji = ACTIONS[action]
+        super().__init__(
+            ui.Button(
+                label=label,
+                emoji=emoji,
+                style=discord.ButtonStyle.secondary,
+                custom_id=f"flux:{action}:{job_id}",
+            )
+        )
+        self.action = action
+        self.job_id = job_id
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: ui.Item[Any], match: re.Match[str]
+    ) -> JobButton:
+        return cls(match["action"], match["job"])
+
+    async def callback(self, interaction: discord.Interaction[FluxBot]) -> None:  # type: ignore[override]
+        parent = await interaction.client.store.get(self.job_id)
+        if parent is None:
+            await interaction.response.send_message(
+                "I can't find that image's settings any more.", ephemeral=True
+            )
+            return
+        reference = _image_url(interaction) or parent.params.get("reference_url")
+        if self.action == "reroll":
+            await start_child(interaction, parent, source="reroll", seed=_new_seed())
+        elif self.action == "vary":
+            await start_child(
+                interaction,
+                parent,
+                source="vary",
+                seed=_new_seed(),
+                reference_url=reference,
+                strength=VARY_STRENGTH,
+            )
+        elif self.action == "upscale":
+            if parent.params.get("resolution") == "4MP":
+                await interaction.response.send_message(
+                    "This image is already at the largest size (4 MP).", ephemeral=True
+                )
+                return
+            await start_child(
+                interaction,
+                parent,
+                source="upscale",
+                resolution="4MP",
+                reference_url=reference,
+                strength=UPSCALE_STRENGTH,
+            )
+        else:
+            # A modal must be the first answer to the click.
+            await interaction.response.send_modal(EditPromptModal(parent))
+
+
+def result_view(job_id: str) -> ui.View:
+    """The buttons posted under a finished image."""
+    view = ui.View(timeout=None)
+    for action in ACTIONS:
+        view.add_item(JobButton(action, job_id))
+    return view

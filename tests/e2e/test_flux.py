@@ -1,0 +1,268 @@
+"""`/flux` end to end: a member's command through the local Discord, the bot and the sandbox."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+
+import pytest
+from PIL import Image
+
+from bot.apiframe.sandbox import Outcome
+from tests.conftest import ApiframeSandbox
+from tests.discord_standin import LocalDiscord
+from tests.discord_standin.state import Message
+
+
+def done(message: Message) -> bool:
+    return bool(message.attachments) or any(
+        e.get("title") == "No image this time" for e in message.embeds
+    )
+
+
+def submitted(apiframe: ApiframeSandbox) -> list[dict]:
+    return [json.loads(r["body"]) for r in apiframe.sandbox.requests]
+
+
+def png(width: int = 256, height: int = 256) -> bytes:
+    buffer = io.BytesIO()
+    Image.frombytes("RGB", (width, height), os.urandom(width * height * 3)).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+async def test_flux_delivers_the_image_with_progress(
+    bot: object, discord_standin: LocalDiscord, apiframe: ApiframeSandbox
+) -> None:
+    """Every option reaches fluxParams; the member sees progress, then the image and buttons."""
+    handle = await discord_standin.invoke(
+        "flux",
+        user="alice",
+        options={
+            "prompt": "a lighthouse in a storm",
+            "resolution": "0.5MP",
+            "aspect_ratio": "16:9",
+            "format": "webp",
+            "quality": 80,
+            "upsample": True,
+            "seed": 777,
+        },
+    )
+    assert await handle.wait_acknowledged() < 1.0
+    final = await handle.wait_original(done, timeout=20)
+    assert not final.ephemeral
+    assert submitted(apiframe) == [
+        {
+            "prompt": "a lighthouse in a storm",
+            "model": "flux-2-max",
+            "fluxParams": {
+                "resolution": "0.5MP",
+                "aspect_ratio": "16:9",
+                "output_format": "webp",
+                "output_quality": 80,
+                "prompt_upsampling": True,
+                "seed": 777,
+            },
+        }
+    ]
+    attachment = final.attachments[0]
+    assert attachment["content_type"] == "image/webp"
+    assert attachment["width"] > attachment["height"]
+    assert attachment["description"] == "a lighthouse in a storm"
+    embed = final.embeds[0]
+    fields = {f["name"]: f["value"] for f in embed["fields"]}
+    assert fields["Seed"] == "777"
+    assert fields["Resolution"] == "0.5MP"
+    assert fields["Aspect"] == "16:9"
+    assert fields["Requested by"] == f"<@{discord_standin.members['alice'].id}>"
+    assert embed["image"]["url"] == f"attachment://{attachment['filename']}"
+    assert [c.split(":")[1] for c in final.custom_ids()] == ["reroll", "vary", "upscale", "edit"]
+    edits = [e for e in discord_standin.server.timeline if e.message_id == final.id]
+    assert any(e.embeds and "…" in (e.embeds[0].get("title") or "") for e in edits)
+    assert apiframe.sandbox.stats["created"] == 1
+
+
+async def test_private_mode_is_ephemeral_throughout(
+    bot: object, discord_standin: LocalDiscord, apiframe: ApiframeSandbox
+) -> None:
+    """With private=True every message of the conversation is ephemeral."""
+    handle = await discord_standin.invoke(
+        "flux", options={"prompt": "a secret garden", "private": True}
+    )
+    final = await handle.wait_original(done, timeout=20)
+    entries = [e for e in discord_standin.server.timeline if e.message_id == final.id]
+    assert entries
+    assert all(e.ephemeral for e in entries)
+    assert discord_standin.messages(discord_standin.general) == []
+
+
+async def test_refusal_before_anything_is_paid(
+    bot: object, discord_standin: LocalDiscord, apiframe: ApiframeSandbox
+) -> None:
+    """`strength` without an image gets a polite ephemeral answer and no job."""
+    handle = await discord_standin.invoke("flux", options={"prompt": "x", "strength": 0.5})
+    reply = await handle.wait_original()
+    assert reply.ephemeral
+    assert "reference `image`" in reply.content
+    assert apiframe.sandbox.requests == []
+
+
+async def test_reference_image_reaches_both_fields(
+    bot: object, discord_standin: LocalDiscord, apiframe: ApiframeSandbox
+) -> None:
+    """An attached image is sent as image_prompt + strength and in input_images."""
+    ref = discord_standin.upload("ref.png", png(), "image/png")
+    handle = await discord_standin.invoke(
+        "flux", options={"prompt": "in this style", "strength": 0.62}, attachments={"image": ref}
+    )
+    await handle.wait_original(done, timeout=20)
+    params = submitted(apiframe)[0]["fluxParams"]
+    assert params["image_prompt"] == ref["url"]
+    assert params["input_images"] == [ref["url"]]
+    assert params["image_prompt_strength"] == 0.6
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "content_type", "expected"),
+    [
+        ("photo.png", b"%PDF-1.7\n" + b"0" * 500, "image/png", "not an image"),
+        ("cut.png", png()[:600], "image/png", "damaged"),
+        ("tiny.png", png(16, 16), "image/png", "at least"),
+    ],
+    ids=["pdf-named-png", "truncated", "too-small"],
+)
+async def test_bad_reference_is_refused_privately(
+    bot: object,
+    discord_standin: LocalDiscord,
+    apiframe: ApiframeSandbox,
+    name: str,
+    data: bytes,
+    content_type: str,
+    expected: str,
+) -> None:
+    """Images are judged by their bytes after the acknowledgement; only the member sees why."""
+    fake = discord_standin.upload(name, data, content_type)
+    handle = await discord_standin.invoke(
+        "flux", options={"prompt": "x"}, attachments={"image": fake}
+    )
+    await discord_standin.wait_for(lambda: bool(handle.followups))
+    notice = handle.followups[0]
+    assert notice.ephemeral
+    assert expected in notice.content
+    assert handle.original is None
+    assert apiframe.sandbox.requests == []
+
+
+@pytest.mark.parametrize(
+    ("name", "size", "content_type", "expected"),
+    [
+        ("manual.pdf", 2000, "application/pdf", "is not an image"),
+        ("huge.png", 50 * 2**20, "image/png", "at most 20 MiB"),
+    ],
+)
+async def test_obviously_wrong_attachments_are_refused_at_once(
+    bot: object,
+    discord_standin: LocalDiscord,
+    apiframe: ApiframeSandbox,
+    name: str,
+    size: int,
+    content_type: str,
+    expected: str,
+) -> None:
+    """A PDF or a 50 MB file is refused from Discord's description, before any download."""
+    attachment = discord_standin.upload(name, b"0" * 10, content_type)
+    attachment["size"] = size
+    handle = await discord_standin.invoke(
+        "flux", options={"prompt": "x"}, attachments={"image": attachment}
+    )
+    reply = await handle.wait_original()
+    assert reply.ephemeral
+    assert expected in reply.content
+    assert handle.state.response_type == 4
+    assert apiframe.sandbox.requests == []
+
+
+async def test_missing_permissions_are_explained(
+    bot: object, discord_standin: LocalDiscord, apiframe: ApiframeSandbox
+) -> None:
+    """Where the bot cannot attach files, the member is told which permission is missing."""
+    discord_standin.general.bot_permissions &= ~(1 << 15)
+    handle = await discord_standin.invoke("flux", options={"prompt": "x"})
+    reply = await handle.wait_original()
+    assert reply.ephemeral
+    assert "**Attach Files**" in reply.content
+    assert "Embed Links" not in reply.content
+    assert apiframe.sandbox.requests == []
+
+
+async def test_moderation_failure_is_explained_and_not_charged(
+    bot: object, discord_standin: LocalDiscord, apiframe: ApiframeSandbox
+) -> None:
+    """A provider moderation failure shows the content-policy message; nothing is charged."""
+    apiframe.sandbox.add_outcome(Outcome(status="FAILED", error="Request Moderated"))
+    handle = await discord_standin.invoke("flux", options={"prompt": "something"})
+    final = await handle.wait_original(done, timeout=20)
+    assert "content policy" in final.embeds[0]["description"]
+    assert "Request Moderated" not in json.dumps(final.embeds)
+    assert final.attachments == []
+    assert apiframe.sandbox.stats["credits"] == 0
+
+
+async def test_large_png_is_fitted_under_the_upload_limit(
+    bot: object, discord_standin: LocalDiscord, apiframe: ApiframeSandbox
+) -> None:
+    """A 4 MP PNG over 10 MiB is re-encoded to fit, and the embed says so."""
+    handle = await discord_standin.invoke(
+        "flux", options={"prompt": "noise", "resolution": "4MP", "format": "png"}
+    )
+    final = await handle.wait_original(done, timeout=40)
+    attachment = final.attachments[0]
+    assert attachment["size"] <= 10 * 2**20
+    fields = {f["name"]: f["value"] for f in final.embeds[0]["fields"]}
+    assert "upload limit" in fields["Note"]
+
+
+async def test_reroll_button_starts_a_new_job(
+    bot: object, discord_standin: LocalDiscord, apiframe: ApiframeSandbox
+) -> None:
+    """Reroll keeps the prompt and options with a new seed, as the clicker's own job."""
+    first = await discord_standin.invoke("flux", options={"prompt": "a cat", "seed": 5})
+    image = await first.wait_original(done, timeout=20)
+    reroll = next(c for c in image.custom_ids() if c.startswith("flux:reroll:"))
+    second = await discord_standin.click(image, reroll, user="bob")
+    await second.wait_original(done, timeout=20)
+    bodies = submitted(apiframe)
+    assert len(bodies) == 2
+    assert bodies[1]["prompt"] == "a cat"
+    assert bodies[1]["fluxParams"]["seed"] != 5
+
+
+async def test_vary_upscale_and_edit_prompt_buttons(
+    bot: object, discord_standin: LocalDiscord, apiframe: ApiframeSandbox
+) -> None:
+    """Vary uses the posted image as reference, Upscale asks for 4 MP with the same seed,
+    Edit prompt opens a form and generates from the edited text."""
+    first = await discord_standin.invoke("flux", options={"prompt": "a boat", "seed": 9})
+    image = await first.wait_original(done, timeout=20)
+    ids = {c.split(":")[1]: c for c in image.custom_ids()}
+    posted_url = image.attachments[0]["url"]
+
+    vary = await discord_standin.click(image, ids["vary"])
+    await vary.wait_original(done, timeout=20)
+    upscale = await discord_standin.click(image, ids["upscale"])
+    await upscale.wait_original(done, timeout=20)
+    edit = await discord_standin.click(image, ids["edit"])
+    await discord_standin.wait_for(lambda: edit.state.modal is not None)
+    field = edit.state.modal["components"][0]
+    custom_id = (field.get("components") or [field.get("component")])[0]["custom_id"]
+    edited = await discord_standin.submit_modal(edit, {custom_id: "a boat at night"})
+    await edited.wait_original(done, timeout=20)
+
+    bodies = submitted(apiframe)
+    varied, upscaled, rewritten = bodies[1], bodies[2], bodies[3]
+    assert varied["fluxParams"]["image_prompt"] == posted_url
+    assert varied["fluxParams"]["seed"] != 9
+    assert upscaled["fluxParams"]["resolution"] == "4MP"
+    assert upscaled["fluxParams"]["seed"] == 9
+    assert rewritten["prompt"] == "a boat at night"
+    assert rewritten["fluxParams"]["seed"] == 9

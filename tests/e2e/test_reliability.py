@@ -1,0 +1,330 @@
+"""Jobs that survive anything: failures, storms, crashes, webhooks, token expiry, crowds."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import statistics
+from typing import Any
+
+import pytest
+
+from bot.apiframe.sandbox import Fault, Outcome, WebhookFaults
+from bot.storage.jobs import STATES
+from tests.conftest import ApiframeSandbox, BotProcess, RunningBot
+from tests.discord_standin import LocalDiscord
+from tests.discord_standin.state import Message
+from tests.e2e.test_flux import done, submitted
+
+
+def _title(message: Message) -> str:
+    return str(message.embeds[0].get("title", "")) if message.embeds else ""
+
+
+def failure_text(message: Message) -> str:
+    return message.embeds[0]["description"] if message.embeds else message.content
+
+
+@pytest.mark.parametrize(
+    ("setup", "expected"),
+    [
+        ("provider", "problem on its side"),
+        ("cancelled", "cancelled"),
+        ("credits", "out of image credits"),
+        ("auth", "misconfigured"),
+        ("timeout", "far longer than it should"),
+    ],
+)
+async def test_each_failure_path_is_explained(
+    bot_runner: RunningBot,
+    bot_env: dict[str, str],
+    discord_standin: LocalDiscord,
+    apiframe: ApiframeSandbox,
+    setup: str,
+    expected: str,
+) -> None:
+    """Provider errors, cancellations, 402, a refused key and the hard timeout each get a
+    plain message; nothing is charged."""
+    sandbox = apiframe.sandbox
+    if setup == "provider":
+        sandbox.add_outcome(Outcome(status="FAILED", error="Provider returned 500"))
+    elif setup == "cancelled":
+        sandbox.add_outcome(Outcome(status="CANCELLED", error=None))
+    elif setup == "credits":
+        sandbox.config.credits = 1
+    elif setup == "auth":
+        sandbox.config.api_keys = {"afk_some_other_key"}
+    else:
+        bot_env["JOB_HARD_TIMEOUT"] = "2"
+        sandbox.add_outcome(Outcome(status="NEVER"))
+    await bot_runner.start()
+    handle = await discord_standin.invoke("flux", options={"prompt": "a quiet harbour"})
+    final = await handle.wait_original(done, timeout=20)
+    assert expected in failure_text(final)
+    assert final.attachments == []
+    assert sandbox.stats["credits"] == 0
+    job = (await bot_runner.instance.store.by_states({"failed", "timed_out"}))[0]
+    assert job.credit_cost in (0, None)
+
+
+async def test_slow_job_says_still_working(
+    bot_runner: RunningBot,
+    bot_env: dict[str, str],
+    discord_standin: LocalDiscord,
+    apiframe: ApiframeSandbox,
+) -> None:
+    """Past the soft timeout the member sees "still working…", then still gets the image."""
+    bot_env["JOB_SOFT_TIMEOUT"] = "1"
+    apiframe.sandbox.config.processing_seconds = 3
+    await bot_runner.start()
+    handle = await discord_standin.invoke("flux", options={"prompt": "patience"})
+    final = await handle.wait_original(done, timeout=20)
+    assert final.attachments
+    shown = [
+        f["name"]
+        for e in discord_standin.server.timeline
+        if e.message_id == final.id and e.embeds
+        for f in e.embeds[0].get("fields", [])
+    ]
+    assert "Still working…" in shown
+
+
+async def test_429_and_5xx_storm_still_delivers_one_paid_job_each(
+    bot: object, discord_standin: LocalDiscord, apiframe: ApiframeSandbox
+) -> None:
+    """Rate limits and outages on submit, poll and download are ridden out; no double jobs."""
+    sandbox = apiframe.sandbox
+    sandbox.add_fault(Fault(route="generate", status=429, retry_after="0", count=3))
+    sandbox.add_fault(Fault(route="generate", status=503, count=2))
+    sandbox.add_fault(Fault(route="job", status=502, count=4))
+    sandbox.add_fault(Fault(route="cdn", status=500, count=2))
+    handles = [
+        await discord_standin.invoke("flux", user=name, options={"prompt": f"storm {name}"})
+        for name in ("alice", "bob")
+    ]
+    for handle in handles:
+        final = await handle.wait_original(done, timeout=40)
+        assert final.attachments
+    assert sandbox.stats["created"] == 2
+    keys = {r["idempotency_key"] for r in sandbox.requests}
+    assert len(keys) == 2
+
+
+async def test_sigkill_mid_job_then_restart_delivers_once(
+    bot_process: BotProcess, discord_standin: LocalDiscord, apiframe: ApiframeSandbox
+) -> None:
+    """A crash after submission resumes the same Apiframe job and posts it exactly once."""
+    apiframe.sandbox.config.processing_seconds = 3
+    await bot_process.start()
+    await discord_standin.wait_ready(timeout=30)
+    handle = await discord_standin.invoke("flux", options={"prompt": "survivor"})
+    await discord_standin.wait_for(lambda: bool(apiframe.sandbox.requests), timeout=15)
+    await bot_process.kill()
+    assert handle.original is not None
+    assert not handle.original.attachments
+    await bot_process.start()
+    final = await handle.wait_original(done, timeout=40)
+    assert final.attachments
+    await asyncio.sleep(1.0)
+    assert apiframe.sandbox.stats["created"] == 1
+    with_images = [m for m in discord_standin.messages() if m.attachments]
+    assert len(with_images) == 1
+    posts = [e for e in discord_standin.server.timeline if e.attachments]
+    assert len(posts) == 1
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def webhook_env(bot_env: dict[str, str]) -> dict[str, str]:
+    port = free_port()
+    bot_env["WEB_PORT"] = str(port)
+    bot_env["WEBHOOK_PUBLIC_URL"] = f"http://127.0.0.1:{port}"
+    bot_env["WEBHOOK_SAFETY_POLL"] = "2"
+    return bot_env
+
+
+async def test_webhook_mode_delivers_without_polling(
+    webhook_env: dict[str, str],
+    bot_runner: RunningBot,
+    discord_standin: LocalDiscord,
+    apiframe: ApiframeSandbox,
+) -> None:
+    """With WEBHOOK_PUBLIC_URL the job asks for signed webhooks and completes on them."""
+    bot = await bot_runner.start()
+    handle = await discord_standin.invoke("flux", options={"prompt": "by webhook"})
+    final = await handle.wait_original(done, timeout=20)
+    assert final.attachments
+    body = submitted(apiframe)[0]
+    assert body["webhookUrl"].startswith(webhook_env["WEBHOOK_PUBLIC_URL"] + "/apiframe/webhook/")
+    assert apiframe.sandbox.config.api_keys  # the webhook secret path is not the key itself
+    assert apiframe.key not in body["webhookUrl"]
+    assert bot.webhooks.received >= 1
+    assert bot.webhooks.rejected == 0
+
+
+async def test_bad_signature_is_rejected_and_safety_poll_delivers(
+    webhook_env: dict[str, str],
+    bot_runner: RunningBot,
+    discord_standin: LocalDiscord,
+    apiframe: ApiframeSandbox,
+) -> None:
+    """Forged webhooks change nothing; the slow safety poll still delivers the job."""
+    apiframe.sandbox.webhook_faults = WebhookFaults(bad_signature=True)
+    bot = await bot_runner.start()
+    handle = await discord_standin.invoke("flux", options={"prompt": "forged"})
+    final = await handle.wait_original(done, timeout=45)
+    assert final.attachments
+    assert bot.webhooks.rejected >= 1
+    assert bot.webhooks.received == 0
+
+
+async def test_lost_webhook_is_covered_by_safety_poll(
+    webhook_env: dict[str, str],
+    bot_runner: RunningBot,
+    discord_standin: LocalDiscord,
+    apiframe: ApiframeSandbox,
+) -> None:
+    """When no webhook ever arrives the safety poll delivers anyway."""
+    apiframe.sandbox.webhook_faults = WebhookFaults(drop=True)
+    bot = await bot_runner.start()
+    handle = await discord_standin.invoke("flux", options={"prompt": "lost"})
+    final = await handle.wait_original(done, timeout=45)
+    assert final.attachments
+    assert bot.webhooks.received == 0
+
+
+async def test_expired_token_falls_back_to_a_channel_message(
+    bot: object, discord_standin: LocalDiscord, apiframe: ApiframeSandbox
+) -> None:
+    """A job finishing after the 15-minute token posts a new channel message mentioning the
+    member, and never calls a token endpoint after expiry."""
+    alice = discord_standin.members["alice"]
+    await discord_standin.invoke(
+        "flux", user=alice, options={"prompt": "slow"}, created_ago=14 * 60 + 40
+    )
+    await discord_standin.wait_for(
+        lambda: any(m.attachments for m in discord_standin.messages()), timeout=20
+    )
+    posted = next(m for m in discord_standin.messages() if m.attachments)
+    assert posted.interaction_id is None
+    assert f"<@{alice.id}>" in posted.content
+    assert not posted.ephemeral
+
+
+async def test_fair_order_and_queue_position(
+    bot_runner: RunningBot,
+    bot_env: dict[str, str],
+    discord_standin: LocalDiscord,
+    apiframe: ApiframeSandbox,
+) -> None:
+    """With one slot, a member's burst does not starve another member, and waiting members
+    see their place in line."""
+    bot_env["MAX_JOBS_IN_FLIGHT"] = "1"
+    # The first job holds the only slot until all four are in line, however slow the machine.
+    sandbox = apiframe.sandbox
+    sandbox.config.processing_seconds = 600
+    bot_instance: Any = await bot_runner.start()
+    handles = []
+    turns = [("alice", "alice 0"), ("alice", "alice 1"), ("alice", "alice 2"), ("bob", "bob 0")]
+    for user, prompt in turns:
+        handles.append(await discord_standin.invoke("flux", user=user, options={"prompt": prompt}))
+        async with asyncio.timeout(10):
+            while await bot_instance.store.count_in(STATES) < len(handles):
+                await asyncio.sleep(0.02)
+    # alice 2 has been shown her place in line before the slot frees.
+    await handles[2].wait_original(lambda m: "Waiting in line — #" in _title(m), timeout=10)
+    sandbox.config.processing_seconds = 0.5
+    for job in sandbox.jobs.values():
+        job.processing_seconds = 0.5
+    for handle in handles:
+        await handle.wait_original(done, timeout=40)
+    order = [b["prompt"] for b in submitted(apiframe)]
+    # Whichever job the single slot takes first, bob is served next, not after all of alice's.
+    assert order.index("bob 0") <= 1, order
+
+
+async def test_fifty_members_at_once(
+    bot_runner: RunningBot,
+    bot_env: dict[str, str],
+    discord_standin: LocalDiscord,
+    apiframe: ApiframeSandbox,
+) -> None:
+    """50 commands arriving together are all acknowledged in time and all delivered."""
+    bot_env["MAX_JOBS_IN_FLIGHT"] = "16"
+    apiframe.sandbox.config.queued_seconds = 0.1
+    apiframe.sandbox.config.processing_seconds = 0.4
+    await bot_runner.start()
+    members = [discord_standin.add_member(f"member{i}") for i in range(50)]
+    handles = await asyncio.gather(
+        *(
+            discord_standin.invoke(
+                "flux", user=m, options={"prompt": f"crowd {i}", "resolution": "0.5MP"}
+            )
+            for i, m in enumerate(members)
+        )
+    )
+    acks = [await h.wait_acknowledged() for h in handles]
+    assert max(acks) < 3.0
+    p99 = statistics.quantiles(acks, n=100)[98]
+    print(f"ack p50={statistics.median(acks) * 1000:.1f} ms p99={p99 * 1000:.1f} ms")
+    for handle in handles:
+        final = await handle.wait_original(done, timeout=60)
+        assert final.attachments
+    assert apiframe.sandbox.stats["created"] == 50
+    prompts = [json.loads(r["body"])["prompt"] for r in apiframe.sandbox.requests]
+    assert sorted(prompts) == sorted(f"crowd {i}" for i in range(50))
+
+
+async def test_private_result_after_expiry_waits_in_the_inbox(
+    bot: object, discord_standin: LocalDiscord, apiframe: ApiframeSandbox
+) -> None:
+    """A private job outliving its token is kept; the member is told next time and gets it
+    from /flux-inbox, privately."""
+    bot_instance: Any = bot
+    await discord_standin.invoke(
+        "flux", options={"prompt": "late secret", "private": True}, created_ago=14 * 60 + 40
+    )
+    async with asyncio.timeout(20):
+        while not await bot_instance.store.held_for(discord_standin.members["alice"].id):
+            await asyncio.sleep(0.1)
+    again = await discord_standin.invoke("flux", options={"prompt": "next one"})
+    await again.wait_original(lambda m: "/flux-inbox" in m.content)
+    inbox = await discord_standin.invoke("flux-inbox")
+    await discord_standin.wait_for(lambda: bool(inbox.followups), timeout=20)
+    delivered = inbox.followups[0]
+    assert delivered.ephemeral
+    assert delivered.attachments
+    assert delivered.attachments[0]["description"] == "late secret"
+    async with asyncio.timeout(5):
+        while await bot_instance.store.held_for(discord_standin.members["alice"].id):
+            await asyncio.sleep(0.05)
+    assert [m for m in discord_standin.messages() if "late secret" in str(m.embeds)] == []
+
+
+async def test_job_finishing_after_the_hard_timeout_is_still_delivered(
+    bot_runner: RunningBot,
+    bot_env: dict[str, str],
+    discord_standin: LocalDiscord,
+    apiframe: ApiframeSandbox,
+) -> None:
+    """A job Apiframe completes (and charges) after the bot gave up is posted late anyway."""
+    bot_env["JOB_HARD_TIMEOUT"] = "1"
+    apiframe.sandbox.config.processing_seconds = 3
+    bot = await bot_runner.start()
+    bot.driver.config = bot.driver.config.model_copy(update={"late_check_seconds": 0.5})
+    handle = await discord_standin.invoke("flux", options={"prompt": "slowpoke"})
+    final = await handle.wait_original(lambda m: bool(m.attachments), timeout=20)
+    shown = [
+        e.embeds[0].get("description") or ""
+        for e in discord_standin.server.timeline
+        if e.message_id == final.id and e.embeds
+    ]
+    assert any("far longer" in text for text in shown), shown
+    assert final.attachments[0]["description"] == "slowpoke"
+    assert apiframe.sandbox.stats["created"] == 1
