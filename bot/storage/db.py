@@ -53,6 +53,11 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
         database = parsed.database
         if database and database != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True)
+        if database and database != ":memory:":
+            # One connection: SQLite has a single writer, and writers on several connections
+            # wait for each other in its busy handler, which sleeps up to 100 ms per retry.
+            # Queued in the pool instead, each statement waits only for the one before it.
+            kwargs = {"pool_size": 1, "max_overflow": 0, **kwargs}
         engine = create_async_engine(url, **kwargs)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine

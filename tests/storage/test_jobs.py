@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Connection
+from sqlalchemy import Connection, event
 from sqlalchemy.exc import IntegrityError, StatementError
 
 from bot.storage.db import Database, describe_url, normalize_url
@@ -24,7 +24,7 @@ from bot.storage.jobs import (
     NewJob,
     can_move,
 )
-from bot.storage.migrations import current_revision
+from bot.storage.migrations import current_revision, migrate
 from bot.storage.models import Base
 from tests.storage.conftest import DatabaseFactory
 
@@ -89,6 +89,22 @@ def test_url_normalisation_and_redaction() -> None:
     assert normalize_url("postgresql://u@h/d") == "postgresql+asyncpg://u@h/d"
     assert normalize_url("sqlite:///x.db") == "sqlite+aiosqlite:///x.db"
     assert "secret" not in describe_url("postgresql://u:secret@h/d")
+
+
+async def test_sqlite_file_uses_one_connection(tmp_path: Any) -> None:
+    """Concurrent work on a SQLite file queues for one connection instead of racing for
+    SQLite's single write lock on several (whose busy handler sleeps up to 100 ms a try)."""
+    url = f"sqlite:///{tmp_path}/one.db"
+    await migrate(url)
+    db = Database(url)
+    opened: list[object] = []
+    event.listen(db.engine.sync_engine, "connect", lambda conn, _record: opened.append(conn))
+    store = JobStore(db)
+    try:
+        await asyncio.gather(*(store.count_in(STATES) for _ in range(20)))
+    finally:
+        await db.dispose()
+    assert len(opened) == 1
 
 
 async def test_migrations_are_idempotent(databases: DatabaseFactory) -> None:
