@@ -134,6 +134,28 @@ async def test_sigkill_mid_job_then_restart_delivers_once(
     assert len(posts) == 1
 
 
+async def test_sigterm_mid_job_exits_cleanly_and_restart_delivers(
+    bot_process: BotProcess, discord_standin: LocalDiscord, apiframe: ApiframeSandbox
+) -> None:
+    """`docker stop` sends SIGTERM: the bot exits 0 without a traceback while jobs are in
+    flight, and the next start finishes them."""
+    apiframe.sandbox.config.processing_seconds = 3
+    await bot_process.start()
+    await discord_standin.wait_ready(timeout=30)
+    handles = [
+        await discord_standin.invoke("flux", user=user, options={"prompt": f"{user} stops"})
+        for user in ("alice", "bob")
+    ]
+    await discord_standin.wait_for(lambda: len(apiframe.sandbox.requests) >= 2, timeout=15)
+    assert await bot_process.stop() == 0
+    output = bot_process.output()
+    assert "Traceback" not in output and "ERROR" not in output, output
+    await bot_process.start()
+    for handle in handles:
+        assert (await handle.wait_original(done, timeout=40)).attachments
+    assert apiframe.sandbox.stats["created"] == 2
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
