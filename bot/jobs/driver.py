@@ -98,13 +98,20 @@ class JobDriver:
             self._stopping = False
             self._task = asyncio.create_task(self._supervise(), name="job-driver")
 
-    async def stop(self) -> None:
-        """Stop the loop and wait for running steps; unfinished jobs stay in the database."""
+    async def stop(self, grace: float = 5.0) -> None:
+        """Stop the loop; steps under way (a poll, a delivery) get `grace` seconds to finish
+        before they are cancelled. Unfinished jobs stay in the database."""
         self._stopping = True
         self._wake.set()
         if self._task is not None:
+            # The loop ends after its current pass; cancelling it inside a database call
+            # would leave the connection to be rolled back by a cancelled task.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(self._task), timeout=grace)
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
+        if self._steps:
+            await asyncio.wait(list(self._steps), timeout=grace)
         for step in list(self._steps):
             step.cancel()
         await asyncio.gather(*self._steps, return_exceptions=True)

@@ -149,7 +149,8 @@ async def test_sigterm_mid_job_exits_cleanly_and_restart_delivers(
     await discord_standin.wait_for(lambda: len(apiframe.sandbox.requests) >= 2, timeout=15)
     assert await bot_process.stop() == 0
     output = bot_process.output()
-    assert "Traceback" not in output and "ERROR" not in output, output
+    assert "Traceback" not in output, output
+    assert "ERROR" not in output, output
     await bot_process.start()
     for handle in handles:
         assert (await handle.wait_original(done, timeout=40)).attachments
