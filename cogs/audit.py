@@ -80,6 +80,16 @@ def generation_entry(job: JobRecord) -> discord.Embed:
     return embed
 
 
+def deletion_entry(job: JobRecord, *, by_user_id: int, when: datetime) -> discord.Embed:
+    embed = discord.Embed(title="Image deleted", colour=COLOUR_CHANGE, timestamp=when)
+    embed.description = clip(job.prompt, 500)
+    embed.add_field(name="Asked by", value=f"<@{job.user_id}>")
+    embed.add_field(name="Deleted by", value=f"<@{by_user_id}>")
+    embed.add_field(name="Channel", value=f"<#{job.channel_id}>")
+    embed.set_footer(text=f"job {job.id}")
+    return embed
+
+
 def refusal_entry(
     refusal: Refusal, *, user_id: int, channel_id: int, prompt: str, when: datetime
 ) -> discord.Embed:

@@ -12,6 +12,7 @@ from discord import ui
 
 from bot.apiframe.models import PROMPT_MAX_LENGTH
 from bot.jobs.options import GenerationOptions
+from cogs import audit
 from cogs.flux._gate import start_job
 
 if TYPE_CHECKING:
@@ -29,7 +30,12 @@ ACTIONS = {
     "vary": ("Vary", "🎨"),
     "upscale": ("Upscale", "🔍"),
     "edit": ("Edit prompt", "✏️"),
+    "delete": ("Delete", "🗑️"),
 }
+NOT_YOURS = (
+    "Only the member who asked for this image, or a moderator who can manage messages here, "
+    "can delete it."
+)
 
 
 def _new_seed() -> int:
@@ -92,7 +98,7 @@ class JobButton(
     template=rf"flux:(?P<action>{'|'.join(ACTIONS)}):{JOB_ID}",
 ):
     """One button under a result: reroll (new seed), vary (this image as reference), upscale
-    (the same picture at 4 MP) or edit the prompt."""
+    (the same picture at 4 MP), edit the prompt, or delete the image."""
 
     def __init__(self, action: str, job_id: str) -> None:
         label, emoji = ACTIONS[action]
@@ -146,9 +152,28 @@ class JobButton(
                 reference_url=reference,
                 strength=UPSCALE_STRENGTH,
             )
+        elif self.action == "delete":
+            await delete_result(interaction, parent)
         else:
             # A modal must be the first answer to the click.
             await interaction.response.send_modal(EditPromptModal(parent))
+
+
+async def delete_result(interaction: discord.Interaction[FluxBot], job: JobRecord) -> None:
+    """Remove the posted image. The job stays on record: it was made and paid for."""
+    permissions = interaction.permissions
+    if interaction.user.id != job.user_id and not permissions.manage_messages:
+        await interaction.response.send_message(NOT_YOURS, ephemeral=True)
+        return
+    await interaction.response.defer()  # the message the button is on becomes "@original"
+    try:
+        await interaction.delete_original_response()
+    except discord.NotFound:
+        return  # already gone
+    await interaction.client.audit.record(
+        interaction.guild_id,
+        audit.deletion_entry(job, by_user_id=interaction.user.id, when=interaction.created_at),
+    )
 
 
 def result_view(job_id: str) -> ui.View:

@@ -306,6 +306,7 @@ class LocalDiscord:
         payload["message"] = message.to_json()
         payload["data"] = {"custom_id": custom_id, "component_type": 2}
         state.original_id = None
+        state.source_id = message.id
         return await self._send(payload, state)
 
     async def submit_modal(

@@ -531,9 +531,11 @@ class StandInServer:
             self.messages[message.id] = message
             interaction.original_id = message.id
             self.record("create", message)
-        elif kind == 7:
+        elif kind in (6, 7):
+            # Updating a component's message: "@original" now means that message.
+            interaction.original_id = interaction.source_id
             source = self.messages.get(interaction.original_id or 0)
-            if source is not None:
+            if source is not None and kind == 7:
                 self._apply_edit(source, data, files)
         elif kind == 9:
             interaction.modal = data
@@ -575,7 +577,9 @@ class StandInServer:
     def _webhook_message(self, interaction: Interaction, ref: str) -> Message | None:
         message_id = interaction.original_id if ref == "@original" else int(ref)
         message = self.messages.get(message_id or 0)
-        if message is None or message.deleted or message.interaction_id != interaction.id:
+        if message is None or message.deleted:
+            return None
+        if message.interaction_id != interaction.id and message.id != interaction.original_id:
             return None
         return message
 

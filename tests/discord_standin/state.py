@@ -272,6 +272,7 @@ class Interaction:
     acked_at: float | None = None
     response_type: int | None = None
     original_id: int | None = None
+    source_id: int | None = None  # a component's message: its "@original" after type 6 or 7
     ephemeral: bool = False
     modal: dict[str, Any] | None = None
     followups: list[int] = field(default_factory=list)

@@ -76,7 +76,8 @@ async def test_flux_delivers_the_image_with_progress(
     assert fields["Aspect"] == "16:9"
     assert fields["Requested by"] == f"<@{discord_standin.members['alice'].id}>"
     assert embed["image"]["url"] == f"attachment://{attachment['filename']}"
-    assert [c.split(":")[1] for c in final.custom_ids()] == ["reroll", "vary", "upscale", "edit"]
+    actions = [c.split(":")[1] for c in final.custom_ids()]
+    assert actions == ["reroll", "vary", "upscale", "edit", "delete"]
     edits = [e for e in discord_standin.server.timeline if e.message_id == final.id]
     assert any(e.embeds and "…" in (e.embeds[0].get("title") or "") for e in edits)
     assert apiframe.sandbox.stats["created"] == 1

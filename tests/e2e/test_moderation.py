@@ -442,3 +442,42 @@ async def test_undoing_each_setting_restores_access(
     answer = await admin(standin, "reset", confirm=True)
     assert "Images per month" in answer.content
     assert await bot.guild_policy(standin.guild.id) == bot.policy_defaults
+
+
+async def test_delete_button_is_for_the_asker_and_moderators(
+    bot_runner: RunningBot, discord_standin: LocalDiscord, apiframe: ApiframeSandbox, staff: Any
+) -> None:
+    """Anyone else is told who may delete; the asker and a member who can manage messages
+    remove the image, and the audit log notes who did."""
+    await bot_runner.start()
+    standin = discord_standin
+    await admin(standin, "audit-channel", channel=standin.art)
+    moderator = standin.add_member("mod", roles=[standin.add_role("Mods", 1 << 13)])
+    images = []
+    for prompt in ("a kite", "a second kite"):
+        handle = await standin.invoke("flux", options={"prompt": prompt})
+        images.append(await handle.wait_original(done, timeout=20))
+
+    def delete_id(message: Message) -> str:
+        return next(c for c in message.custom_ids() if c.startswith("flux:delete:"))
+
+    refused = await standin.click(images[0], delete_id(images[0]), user="bob")
+    notice = await refused.wait_original(lambda m: bool(m.content), timeout=5)
+    assert notice.ephemeral
+    assert "Only the member who asked" in notice.content
+    assert not standin.server.messages[images[0].id].deleted
+
+    await standin.click(images[0], delete_id(images[0]), user=moderator)
+    await standin.click(images[1], delete_id(images[1]), user="alice")
+    await standin.wait_for(
+        lambda: all(standin.server.messages[m.id].deleted for m in images), timeout=10
+    )
+
+    def deletions() -> list[dict[str, Any]]:
+        return [e for e in audit_embeds(standin) if e.get("title") == "Image deleted"]
+
+    await standin.wait_for(lambda: len(deletions()) == 2, timeout=10)
+    entries = deletions()
+    deleters = {f["value"] for e in entries for f in e["fields"] if f["name"] == "Deleted by"}
+    assert deleters == {f"<@{moderator.id}>", f"<@{standin.members['alice'].id}>"}
+    assert apiframe.sandbox.stats["created"] == 2

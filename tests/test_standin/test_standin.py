@@ -172,6 +172,33 @@ async def test_message_limits_are_50035(
     assert fragment in " ".join(standin.violations)
 
 
+async def test_component_original_is_the_clicked_message(
+    http: aiohttp.ClientSession, standin: LocalDiscord
+) -> None:
+    """After a deferred update (type 6), "@original" of a button click is the message the
+    button is on: it can be edited and deleted with the click's token."""
+    handle = await interaction(standin)
+    button = {"type": 2, "style": 2, "label": "Go", "custom_id": "go"}
+    status, _ = await callback(
+        http,
+        standin,
+        handle,
+        {"type": 4, "data": {"content": "hi", "components": [{"type": 1, "components": [button]}]}},
+    )
+    assert status == 200
+    message = handle.original
+    click = await standin.click(message, "go")
+    status, _ = await callback(http, standin, click, {"type": 6})
+    assert status == 200
+    async with http.patch(original_url(standin, click), json={"content": "edited"}) as response:
+        assert response.status == 200
+    assert standin.server.messages[message.id].content == "edited"
+    async with http.delete(original_url(standin, click)) as response:
+        assert response.status == 204
+    assert standin.server.messages[message.id].deleted
+    assert not standin.violations
+
+
 async def test_modal_limits(http: aiohttp.ClientSession, standin: LocalDiscord) -> None:
     """A modal title over 45 characters is refused."""
     handle = await interaction(standin)
