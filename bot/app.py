@@ -108,7 +108,7 @@ class FluxBot(commands.Bot):
         public = settings.webhook_public_url
         self.webhook_url = webhook_url(public, api_key) if public else None
         self.driver: JobDriver | None = None
-        self.jobs = JobService(self.guild_store, self._wake_driver)
+        self.jobs = JobService(self.guild_store, self.store, self._wake_driver)
         self.web = WebServer(settings.web_host, settings.web_port, self.health)
         self.webhooks = WebhookReceiver(api_key, self._on_webhook)
         self.webhooks.install(self.web.app)

@@ -19,6 +19,7 @@ HELP = (
     " (reuse it to reproduce a result) and `private` (only you see it).\n"
     "Under each image: **Reroll** (new seed), **Vary** (a variation of it), **Upscale**"
     " (the same picture at 4 MP), **Edit prompt** and **Delete** (yours only).\n"
+    "While a job waits in line, **Cancel** drops it; nothing is counted.\n"
     "**/flux-inbox** — private images that finished after your command expired.\n"
     "**/flux-usage** — how many images you have used and have left.\n\n"
     "Only finished images count towards any limits; failed attempts are never counted."

@@ -399,7 +399,13 @@ class JobDriver:
             return False
         if self._route(job) is not Route.INTERACTION:
             return False  # past the token's life nothing can be edited; the result still comes
-        await self.store.update(job.id, last_progress_edit_at=now)
+        # Guarded by the state, so a job cancelled or finished meanwhile is not shown as
+        # still running.
+        if (
+            await self.store.transition(job.id, {job.state}, job.state, last_progress_edit_at=now)
+            is None
+        ):
+            return False
         try:
             await self.presenter.show_progress(job, progress)
         except DeliveryError as exc:

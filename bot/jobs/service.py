@@ -4,19 +4,30 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from enum import StrEnum
 from typing import Any
 
+from bot.jobs.failures import FailureKind
 from bot.jobs.options import GenerationOptions
 from bot.moderation.gate import Limits, Refusal
 from bot.storage.guilds import GuildStore
-from bot.storage.jobs import JobRecord, NewJob, utcnow
+from bot.storage.jobs import TERMINAL, JobRecord, JobStore, NewJob, utcnow
+
+
+class CancelOutcome(StrEnum):
+    CANCELLED = "cancelled"
+    STARTED = "started"  # already sent to Apiframe: it cannot be stopped (it has no cancel)
+    ENDED = "ended"
+    UNKNOWN = "unknown"
 
 
 class JobService:
-    """Writes a job row (before anything is paid for) and wakes the driver."""
+    """Writes a job row (before anything is paid for), cancels one still waiting, and wakes
+    the driver."""
 
-    def __init__(self, guilds: GuildStore, wake: Callable[[], None]) -> None:
+    def __init__(self, guilds: GuildStore, store: JobStore, wake: Callable[[], None]) -> None:
         self.guilds = guilds
+        self.store = store
         self._wake = wake
 
     async def create(
@@ -49,3 +60,24 @@ class JobService:
         if isinstance(job, JobRecord):
             self._wake()
         return job
+
+    async def cancel_waiting(self, job_id: str, *, by_user_id: int) -> CancelOutcome:
+        """Drop a job that is still in our local queue: nothing has been paid for it, and a
+        cancelled job counts towards no limit. Compare-and-set, so the driver either took it
+        first (STARTED) or never will."""
+        cancelled = await self.store.transition(
+            job_id,
+            {"pending"},
+            "cancelled",
+            error_kind=FailureKind.CANCELLED.value,
+            error_message=f"cancelled by <@{by_user_id}> while waiting",
+            completed_at=utcnow(),
+            next_check_at=None,
+        )
+        if cancelled is not None:
+            self._wake()  # the members behind it move up
+            return CancelOutcome.CANCELLED
+        job = await self.store.get(job_id)
+        if job is None:
+            return CancelOutcome.UNKNOWN
+        return CancelOutcome.ENDED if job.state in TERMINAL else CancelOutcome.STARTED

@@ -26,6 +26,7 @@ from bot.storage.models import GuildConfigRow, JobRow
 
 DM = 0  # the guild key of direct messages
 RELEASED = ("failed", "cancelled", "timed_out")  # nothing of these counts against a member
+FAILED = ("failed", "timed_out")  # "cancelled" is a member's own choice, not a failure
 COUNTED = tuple(UNFINISHED | {"delivered"})  # reserved or used
 SUCCEEDED = ("completed", "delivered")
 
@@ -220,7 +221,7 @@ class GuildStore:
                 JobRow.user_id,
                 func.sum(case((succeeded, 1), else_=0)),
                 func.sum(func.coalesce(JobRow.credit_cost, 0)),  # what Apiframe charged
-                func.sum(case((JobRow.state.in_(RELEASED), 1), else_=0)),
+                func.sum(case((JobRow.state.in_(FAILED), 1), else_=0)),
             )
             .where(_guild(guild_id), JobRow.created_at >= since, JobRow.created_at < until)
             .group_by(JobRow.user_id)

@@ -18,7 +18,7 @@ from bot.jobs.options import GenerationOptions
 from cogs.flux import _render
 from cogs.flux._gate import refuse_after_defer, start_job
 from cogs.flux._presenter import DiscordPresenter
-from cogs.flux._views import JobButton
+from cogs.flux._views import CancelButton, JobButton
 
 if TYPE_CHECKING:
     from bot.app import FluxBot
@@ -209,5 +209,5 @@ class Flux(commands.Cog):
 
 
 async def setup(bot: FluxBot) -> None:
-    bot.add_dynamic_items(JobButton)
+    bot.add_dynamic_items(JobButton, CancelButton)
     await bot.add_cog(Flux(bot))

@@ -11,11 +11,11 @@ from discord.ext import commands
 
 from bot.images import FittedImage
 from bot.jobs.failures import Failure
-from bot.jobs.presenter import DeliveryError, Progress, Route
+from bot.jobs.presenter import DeliveryError, Progress, Route, Stage
 from bot.storage.jobs import JobRecord
 from cogs import audit, budget
 from cogs.flux import _render
-from cogs.flux._views import result_view
+from cogs.flux._views import cancel_view, result_view
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +51,9 @@ class DiscordPresenter:
         try:
             if attachments is None:
                 # Progress leaves `content` alone: it may hold a note for the member.
-                await self._webhook(job).edit_message(job.response_message_id, embed=embed)
+                await self._webhook(job).edit_message(
+                    job.response_message_id, embed=embed, view=view
+                )
             else:
                 await self._webhook(job).edit_message(
                     job.response_message_id,
@@ -64,7 +66,10 @@ class DiscordPresenter:
             raise _as_delivery_error(exc) from exc
 
     async def show_progress(self, job: JobRecord, progress: Progress) -> None:
-        await self._edit(job, _render.progress_embed(job.prompt, progress, job.id))
+        # Only a job still waiting in our queue can be cancelled: nothing is paid for yet.
+        waiting = progress.stage is Stage.WAITING
+        view = cancel_view(job.id) if waiting else None
+        await self._edit(job, _render.progress_embed(job.prompt, progress, job.id), view=view)
 
     def result_message(
         self, job: JobRecord, image: FittedImage, original_url: str | None

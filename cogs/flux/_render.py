@@ -107,3 +107,14 @@ def failure_embed(prompt: str, failure: Failure, job_id: str) -> discord.Embed:
     embed.add_field(name="Prompt", value=clip(prompt, 1024), inline=False)
     embed.set_footer(text=f"{BRAND} · job {job_id}")
     return embed
+
+
+def cancelled_embed(prompt: str, job_id: str, *, by_user_id: int) -> discord.Embed:
+    embed = discord.Embed(title="Cancelled", colour=COLOUR_FAILED)
+    embed.description = (
+        f"Cancelled by <@{by_user_id}> before it started. Nothing was made, "
+        "and it doesn't count towards any limit."
+    )
+    embed.add_field(name="Prompt", value=clip(prompt, 1024), inline=False)
+    embed.set_footer(text=f"{BRAND} · job {job_id}")
+    return embed

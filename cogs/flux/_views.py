@@ -12,7 +12,9 @@ from discord import ui
 
 from bot.apiframe.models import PROMPT_MAX_LENGTH
 from bot.jobs.options import GenerationOptions
+from bot.jobs.service import CancelOutcome
 from cogs import audit
+from cogs.flux import _render
 from cogs.flux._gate import start_job
 
 if TYPE_CHECKING:
@@ -32,6 +34,17 @@ ACTIONS = {
     "edit": ("Edit prompt", "✏️"),
     "delete": ("Delete", "🗑️"),
 }
+CANCEL_ANSWERS = {
+    CancelOutcome.STARTED: (
+        "It's too late to cancel: the image is already being made, and it will arrive here."
+    ),
+    CancelOutcome.ENDED: "That job has already ended.",
+    CancelOutcome.UNKNOWN: "I can't find that job any more.",
+}
+NOT_YOURS_TO_CANCEL = (
+    "Only the member who asked for this image, or a moderator who can manage messages here, "
+    "can cancel it."
+)
 NOT_YOURS = (
     "Only the member who asked for this image, or a moderator who can manage messages here, "
     "can delete it."
@@ -181,4 +194,52 @@ def result_view(job_id: str) -> ui.View:
     view = ui.View(timeout=None)
     for action in ACTIONS:
         view.add_item(JobButton(action, job_id))
+    return view
+
+
+class CancelButton(ui.DynamicItem[ui.Button[Any]], template=rf"flux:cancel:{JOB_ID}"):
+    """Under a job still waiting in the bot's queue: it can be dropped, as nothing is paid."""
+
+    def __init__(self, job_id: str) -> None:
+        super().__init__(
+            ui.Button(
+                label="Cancel",
+                emoji="✖️",
+                style=discord.ButtonStyle.danger,
+                custom_id=f"flux:cancel:{job_id}",
+            )
+        )
+        self.job_id = job_id
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: ui.Item[Any], match: re.Match[str]
+    ) -> CancelButton:
+        return cls(match["job"])
+
+    async def callback(self, interaction: discord.Interaction[FluxBot]) -> None:  # type: ignore[override]
+        bot = interaction.client
+        job = await bot.store.get(self.job_id)
+        if job is None:
+            await interaction.response.send_message(
+                CANCEL_ANSWERS[CancelOutcome.UNKNOWN], ephemeral=True
+            )
+            return
+        if interaction.user.id != job.user_id and not interaction.permissions.manage_messages:
+            await interaction.response.send_message(NOT_YOURS_TO_CANCEL, ephemeral=True)
+            return
+        outcome = await bot.jobs.cancel_waiting(job.id, by_user_id=interaction.user.id)
+        if outcome is not CancelOutcome.CANCELLED:
+            await interaction.response.send_message(CANCEL_ANSWERS[outcome], ephemeral=True)
+            return
+        await interaction.response.edit_message(
+            embed=_render.cancelled_embed(job.prompt, job.id, by_user_id=interaction.user.id),
+            view=None,
+        )
+
+
+def cancel_view(job_id: str) -> ui.View:
+    """The button shown while a job waits in line."""
+    view = ui.View(timeout=None)
+    view.add_item(CancelButton(job_id))
     return view

@@ -6,6 +6,7 @@ import asyncio
 import json
 import socket
 import statistics
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -270,6 +271,52 @@ async def test_fair_order_and_queue_position(
     order = [b["prompt"] for b in submitted(apiframe)]
     # Whichever job the single slot takes first, bob is served next, not after all of alice's.
     assert order.index("bob 0") <= 1, order
+
+
+def cancel_button(message: Message) -> str | None:
+    return next((c for c in message.custom_ids() if c.startswith("flux:cancel:")), None)
+
+
+async def test_waiting_job_can_be_cancelled_before_it_is_paid(
+    bot_runner: RunningBot,
+    bot_env: dict[str, str],
+    discord_standin: LocalDiscord,
+    apiframe: ApiframeSandbox,
+) -> None:
+    """A job waiting in line shows Cancel; someone else is told it is not theirs; the owner's
+    click drops it before anything is sent, and it counts for nothing. A job already at
+    Apiframe shows no Cancel (Apiframe cannot stop it)."""
+    bot_env["MAX_JOBS_IN_FLIGHT"] = "1"
+    sandbox = apiframe.sandbox
+    sandbox.config.processing_seconds = 600
+    bot_instance: Any = await bot_runner.start()
+    standin = discord_standin
+    first = await standin.invoke("flux", user="bob", options={"prompt": "first"})
+    await standin.wait_for(lambda: sandbox.stats["created"] == 1, timeout=10)
+    waiting = await standin.invoke("flux", user="alice", options={"prompt": "second"})
+    queued = await waiting.wait_original(lambda m: cancel_button(m) is not None, timeout=10)
+    running = await first.wait_original(lambda m: bool(m.embeds), timeout=10)
+    assert cancel_button(running) is None
+    cancel = cancel_button(queued)
+    assert cancel is not None
+
+    refused = await standin.click(queued, cancel, user="bob")
+    notice = await refused.wait_original(lambda m: bool(m.content), timeout=5)
+    assert notice.ephemeral
+    assert "Only the member who asked" in notice.content
+    await standin.click(queued, cancel, user="alice")
+    final = await waiting.wait_original(lambda m: _title(m) == "Cancelled", timeout=10)
+    assert not final.custom_ids()
+
+    # Let the first job finish: nothing else was ever sent, and alice has used nothing.
+    for job in sandbox.jobs.values():
+        job.processing_seconds = 0.3
+    await first.wait_original(done, timeout=20)
+    assert sandbox.stats["created"] == 1
+    alice = standin.members["alice"]
+    usage = await bot_instance.guild_store.usage(standin.guild.id, alice.id, datetime.now(UTC))
+    assert (usage.today, usage.in_flight) == (0, 0)
+    assert _title(waiting.original) == "Cancelled"  # no late progress edit brought it back
 
 
 async def test_fifty_members_at_once(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 
+from bot.jobs.service import CancelOutcome, JobService
 from bot.moderation.gate import Limits, Refusal
 from bot.moderation.policy import Check, GuildPolicy, Tier
 from bot.storage.db import Database
@@ -178,3 +179,24 @@ async def test_other_processes_see_a_change_within_the_cache_time(
     assert (await other.policy(GUILD, DEFAULTS)).per_day == 5  # cached
     await asyncio.sleep(0.25)
     assert (await other.policy(GUILD, DEFAULTS)).per_day == 8
+
+
+async def test_cancelling_a_waiting_job_releases_it_and_is_no_failure(database: Database) -> None:
+    """Only a job still in the local queue can be cancelled; then it counts for nothing and
+    is not reported as a failure. Once the driver has taken it, it is too late."""
+    store, jobs = GuildStore(database), JobStore(database)
+    woken: list[bool] = []
+    service = JobService(store, jobs, lambda: woken.append(True))
+    limits = Limits(per_day=1)
+    waiting = await store.reserve(new_job(user_id=1), limits, NOW)
+    assert isinstance(waiting, JobRecord)
+    assert await service.cancel_waiting(waiting.id, by_user_id=1) is CancelOutcome.CANCELLED
+    assert woken == [True]
+    assert await service.cancel_waiting(waiting.id, by_user_id=1) is CancelOutcome.ENDED
+    started = await store.reserve(new_job(user_id=1), limits, NOW)  # the quota was released
+    assert isinstance(started, JobRecord)
+    await jobs.transition(started.id, {"pending"}, "submitting")
+    assert await service.cancel_waiting(started.id, by_user_id=1) is CancelOutcome.STARTED
+    assert await service.cancel_waiting("no-such-job", by_user_id=1) is CancelOutcome.UNKNOWN
+    rows = await store.report(GUILD, NOW - timedelta(days=1), NOW + timedelta(days=1))
+    assert [(r.user_id, r.generations, r.failures) for r in rows] == [(1, 0, 0)]
