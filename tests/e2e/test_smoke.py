@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
 import pytest
 
 from tests.conftest import BotProcess, RunningBot
@@ -43,3 +48,29 @@ async def test_restart_keeps_commands(
     handle = await discord_standin.invoke("flux-help")
     await handle.wait_original()
     assert discord_standin.server.identifies == 2
+
+
+def command_paths(command: dict[str, Any], prefix: str = "") -> Iterator[str]:
+    """`/name`, and for groups every `/name group sub` path."""
+    path = f"{prefix} {command['name']}".strip()
+    children = [o for o in command.get("options", []) if o["type"] in (1, 2)]
+    if not children:
+        yield path
+    for child in children:
+        yield from command_paths(child, path)
+
+
+async def test_readme_documents_every_synced_command(
+    bot: object, discord_standin: LocalDiscord
+) -> None:
+    """Each command and subcommand the bot registers with Discord is in the README."""
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    documented = set(re.findall(r"`/?([a-z-]+(?: [a-z-]+)*)", readme))
+    paths = [p for c in discord_standin.commands.values() for p in command_paths(c)]
+    assert len(paths) > 20
+    missing = []
+    for path in paths:
+        name, _, sub = path.partition(" ")
+        if name not in documented or (sub and sub not in documented):
+            missing.append(path)
+    assert not missing, missing
