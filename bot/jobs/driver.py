@@ -173,6 +173,9 @@ class JobDriver:
 
     async def _admit(self) -> None:
         waiting = await self.store.by_states({"pending"})
+        # Forget places shown to jobs that left the line some other way (cancelled, failed).
+        for job_id in self._positions.keys() - {j.id for j in waiting}:
+            del self._positions[job_id]
         if not waiting:
             return
         in_flight = await self.store.by_states(ACTIVE_AT_APIFRAME)
