@@ -169,6 +169,22 @@ class StandInServer:
         self.channels[channel.id] = channel
         return channel
 
+    def add_thread(self, parent: Channel, name: str, owner: User) -> Channel:
+        """A public thread (type 11) in `parent`; it inherits the parent's permissions."""
+        thread = Channel(
+            snowflake(),
+            name,
+            parent.guild_id,
+            nsfw=parent.nsfw,
+            type=11,
+            bot_permissions=parent.bot_permissions,
+            parent_id=parent.id,
+            owner_id=owner.id,
+        )
+        self.guilds[parent.guild_id].channels[thread.id] = thread
+        self.channels[thread.id] = thread
+        return thread
+
     # --- gateway ----------------------------------------------------------------------
 
     async def gateway(self, request: web.Request) -> web.WebSocketResponse:

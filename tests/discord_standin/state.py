@@ -78,8 +78,34 @@ class Channel:
     type: int = 0
     position: int = 0
     bot_permissions: int = ALL_PERMISSIONS
+    parent_id: int | None = None  # a thread's channel
+    owner_id: int | None = None  # who started a thread
+
+    @property
+    def is_thread(self) -> bool:
+        return self.type in (10, 11, 12)
 
     def to_json(self) -> dict[str, Any]:
+        if self.is_thread:
+            return {
+                "id": str(self.id),
+                "type": self.type,
+                "guild_id": str(self.guild_id),
+                "name": self.name,
+                "parent_id": str(self.parent_id),
+                "owner_id": str(self.owner_id),
+                "last_message_id": None,
+                "rate_limit_per_user": 0,
+                "message_count": 0,
+                "member_count": 1,
+                "flags": 0,
+                "thread_metadata": {
+                    "archived": False,
+                    "auto_archive_duration": 1440,
+                    "archive_timestamp": iso(),
+                    "locked": False,
+                },
+            }
         return {
             "id": str(self.id),
             "type": self.type,
@@ -158,8 +184,8 @@ class Guild:
             "roles": [r.to_json() for r in self.roles.values()],
             "emojis": [],
             "stickers": [],
-            "channels": [c.to_json() for c in self.channels.values()],
-            "threads": [],
+            "channels": [c.to_json() for c in self.channels.values() if not c.is_thread],
+            "threads": [c.to_json() for c in self.channels.values() if c.is_thread],
             "members": [m.to_json() for m in self.members.values()],
             "member_count": len(self.members),
             "voice_states": [],

@@ -481,3 +481,26 @@ async def test_delete_button_is_for_the_asker_and_moderators(
     deleters = {f["value"] for e in entries for f in e["fields"] if f["name"] == "Deleted by"}
     assert deleters == {f"<@{moderator.id}>", f"<@{standin.members['alice'].id}>"}
     assert apiframe.sandbox.stats["created"] == 2
+
+
+async def test_threads_follow_their_channel_unless_told_not_to(
+    bot_runner: RunningBot, discord_standin: LocalDiscord, apiframe: ApiframeSandbox, staff: Any
+) -> None:
+    """A thread counts as its channel (allow-list and age restriction) until `channel threads`
+    turns that off; then a thread is allowed only when listed itself."""
+    standin = discord_standin
+    alice = standin.members["alice"]
+    art_thread = standin.server.add_thread(standin.art, "art ideas", alice)
+    adult_thread = standin.server.add_thread(standin.adults, "late sketches", alice)
+    await bot_runner.start()
+    await admin(standin, "channel allow", channel=standin.art)
+    await admin(standin, "channel allow", channel=standin.adults)
+    await admin(standin, "adult allow", enabled=True)
+    await generated(standin, "a sketchbook", channel=art_thread)
+    await generated(standin, "a nude figure study", channel=adult_thread)
+    text = await refused(standin, "a nude figure study", channel=art_thread)
+    assert "only allowed in age-restricted channels" in text
+
+    await admin(standin, "channel threads", inherit=False)
+    assert "isn't enabled in this channel" in await refused(standin, channel=art_thread)
+    assert len(apiframe.sandbox.requests) == 2
