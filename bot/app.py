@@ -94,6 +94,8 @@ class FluxBot(commands.Bot):
             tree_cls=FluxTree,
             help_command=None,
             max_ratelimit_timeout=60,
+            shard_id=settings.shard_id,
+            shard_count=settings.shard_count,
             # Prompts are user text: nothing the bot posts may ping anyone unless it says so.
             allowed_mentions=discord.AllowedMentions.none(),
         )
@@ -163,6 +165,7 @@ class FluxBot(commands.Bot):
                 progress_interval=self.settings.progress_interval,
                 expected_seconds=self.settings.expected_job_seconds,
                 webhook_safety_seconds=self.settings.webhook_safety_poll,
+                lease_seconds=self.settings.job_lease_seconds,
                 webhook_url=self.webhook_url,
             ),
             owner=self.owner_name,
@@ -173,16 +176,18 @@ class FluxBot(commands.Bot):
         await self.sync_commands()
 
     async def sync_commands(self) -> None:
-        """Register the commands: instantly in the configured guilds, else globally."""
-        if self.settings.discord_guild_ids:
-            for guild_id in self.settings.discord_guild_ids:
-                guild = discord.Object(guild_id)
-                self.tree.copy_global_to(guild=guild)
-                await self.tree.sync(guild=guild)
-        else:
-            await self.tree.sync()
+        """Register the commands: instantly in the configured guilds, else globally. With
+        several shards only shard 0 does it; the others need not wait for it."""
+        if self.settings.syncs_commands:
+            if self.settings.discord_guild_ids:
+                for guild_id in self.settings.discord_guild_ids:
+                    guild = discord.Object(guild_id)
+                    self.tree.copy_global_to(guild=guild)
+                    await self.tree.sync(guild=guild)
+            else:
+                await self.tree.sync()
+            log.info("application commands synced")
         self.synced.set()
-        log.info("application commands synced")
 
     async def close(self) -> None:
         if self.driver is not None:

@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./data/flux-bot.db"
@@ -60,6 +60,9 @@ class Settings(BaseSettings):
     web_host: str = "127.0.0.1"
     web_port: int = Field(default=8080, ge=0, le=65535)
     discord_guild_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
+    # Several processes (one shard each) on one shared database; unset: one process.
+    shard_count: int | None = Field(default=None, ge=1, le=10_000)
+    shard_id: int | None = Field(default=None, ge=0)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
 
     default_resolution: Literal["0.5MP", "1MP", "2MP", "4MP"] = "1MP"
@@ -71,6 +74,7 @@ class Settings(BaseSettings):
     progress_interval: float = Field(default=2.5, ge=1.0, le=60)
     expected_job_seconds: float = Field(default=20.0, gt=0, le=600)
     webhook_safety_poll: float = Field(default=30.0, gt=0, le=3600)
+    job_lease_seconds: float = Field(default=120.0, ge=5, le=3600)
 
     # Moderation defaults for every guild until its staff change them with /flux-admin.
     default_daily_limit: int | None = Field(default=20, ge=0)
@@ -95,6 +99,8 @@ class Settings(BaseSettings):
         "default_daily_limit",
         "default_monthly_limit",
         "default_monthly_budget",
+        "shard_count",
+        "shard_id",
         mode="before",
     )
     @classmethod
@@ -132,6 +138,21 @@ class Settings(BaseSettings):
     def _upper_level(cls, value: object) -> object:
         return value.upper() if isinstance(value, str) else value
 
+    @model_validator(mode="after")
+    def _shards(self) -> Settings:
+        if (self.shard_id is None) != (self.shard_count is None):
+            raise ValueError("SHARD_ID and SHARD_COUNT: set both (or neither)")
+        if self.shard_count is not None and (self.shard_id or 0) >= self.shard_count:
+            raise ValueError(
+                f"SHARD_ID: must be below SHARD_COUNT ({self.shard_count}); shards count from 0"
+            )
+        return self
+
+    @property
+    def syncs_commands(self) -> bool:
+        """Only one process registers the commands: the single one, or shard 0."""
+        return not self.shard_id
+
     @property
     def sqlite_path(self) -> Path | None:
         """The SQLite file behind `database_url`, or None for other databases and `:memory:`."""
@@ -168,7 +189,8 @@ def load_settings(**overrides: object) -> Settings:
     except ValidationError as exc:
         problems = []
         for error in exc.errors():
-            name = ".".join(str(part) for part in error["loc"]).upper() or "SETTINGS"
+            name = ".".join(str(part) for part in error["loc"]).upper()
             message = error["msg"].removeprefix("Value error, ")
-            problems.append(f"{name}: {message}")
+            # Errors about several settings at once name them in the message itself.
+            problems.append(f"{name}: {message}" if name else message)
         raise SettingsError(problems) from None

@@ -22,6 +22,8 @@ ALL_NAMES = (
     "WEB_HOST",
     "WEB_PORT",
     "LOG_LEVEL",
+    "SHARD_COUNT",
+    "SHARD_ID",
 )
 
 
@@ -123,6 +125,24 @@ def test_one_readable_line_per_problem() -> None:
         "WEB_PORT",
     ]
     assert all("Traceback" not in p and "\n" not in p for p in problems)
+
+
+def test_shards_come_in_pairs_and_count_from_zero() -> None:
+    """SHARD_ID and SHARD_COUNT are set together, the id below the count; only shard 0 (or a
+    single process) registers the commands."""
+    assert load_settings().syncs_commands
+    assert load_settings(shard_id="", shard_count="").shard_count is None
+    assert load_settings(shard_id="0", shard_count="2").syncs_commands
+    assert not load_settings(shard_id="1", shard_count="2").syncs_commands
+    for values, start in (
+        ({"shard_id": "1"}, "SHARD_ID and SHARD_COUNT"),
+        ({"shard_count": "2"}, "SHARD_ID and SHARD_COUNT"),
+        ({"shard_id": "2", "shard_count": "2"}, "SHARD_ID: must be below SHARD_COUNT (2)"),
+        ({"shard_id": "-1", "shard_count": "2"}, "SHARD_ID:"),
+    ):
+        with pytest.raises(SettingsError) as caught:
+            load_settings(**values)
+        assert caught.value.problems[0].startswith(start), caught.value.problems
 
 
 def test_require_names_missing_secrets() -> None:

@@ -86,6 +86,11 @@ class GatewaySession:
             else None
         )
         self.identified = asyncio.Event()
+        self.shard: tuple[int, int] | None = None  # (id, count) when the bot shards
+
+    def serves(self, guild_id: int) -> bool:
+        """Discord's routing: a guild belongs to shard (guild_id >> 22) % count."""
+        return self.shard is None or (guild_id >> 22) % self.shard[1] == self.shard[0]
 
     async def send(self, op: int, data: Any, event: str | None = None) -> None:
         payload: dict[str, Any] = {"op": op, "d": data, "s": None, "t": event}
@@ -215,10 +220,14 @@ class StandInServer:
             await session.ws.close(code=4004, message=b"Authentication failed.")
             return
         self.identifies += 1
+        if data.get("shard"):
+            shard_id, count = (int(n) for n in data["shard"])
+            session.shard = (shard_id, count)
+        guilds = [g for g in self.guilds.values() if session.serves(g.id)]
         ready = {
             "v": 10,
             "user": self.bot.to_json(),
-            "guilds": [{"id": str(g), "unavailable": True} for g in self.guilds],
+            "guilds": [{"id": str(g.id), "unavailable": True} for g in guilds],
             "session_id": secrets.token_hex(16),
             "resume_gateway_url": self.base_url.replace("http", "ws", 1) + "/gateway",
             "application": {"id": str(self.application_id), "flags": 0},
@@ -228,16 +237,19 @@ class StandInServer:
         if data.get("shard"):
             ready["shard"] = data["shard"]
         await session.send(0, ready, "READY")
-        for guild in self.guilds.values():
+        for guild in guilds:
             await session.send(0, guild.to_json(), "GUILD_CREATE")
         session.identified.set()
         await self.notify()
 
     async def dispatch(self, event: str, data: dict[str, Any]) -> None:
-        """Send a gateway event to the bot (to one session, as Discord routes per shard)."""
+        """Send a gateway event to the bot: a guild's events go to the shard that serves it."""
         if not self.sessions:
             raise RuntimeError("the bot is not connected to the local Discord")
-        await self.sessions[-1].send(0, data, event)
+        guild_id = int(data.get("guild_id") or 0)
+        serving = [s for s in self.sessions if s.identified.is_set() and s.serves(guild_id)]
+        session = serving[-1] if guild_id and serving else self.sessions[-1]
+        await session.send(0, data, event)
 
     # --- REST plumbing ----------------------------------------------------------------
 
