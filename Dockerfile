@@ -19,6 +19,8 @@ COPY cogs ./cogs
 RUN pip install .
 
 USER flux
+# Relative paths (the SQLite file in .env.example, ./data/flux-bot.db) land on the volume.
+WORKDIR /data
 VOLUME ["/data"]
 EXPOSE 8080
 
