@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -38,9 +40,8 @@ def is_sqlite(url: str) -> bool:
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
 
@@ -62,6 +63,25 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
     return create_async_engine(url, pool_pre_ping=True, **kwargs)
+
+
+async def use_wal(engine: AsyncEngine, attempts: int = 100) -> None:
+    """Put a SQLite file in WAL mode (readers never wait for the writer). The mode is stored
+    in the file, so this is needed once. Switching takes an exclusive lock that SQLite refuses
+    at once, without its busy wait, while another process holds a lock (two processes
+    starting on a new file), so it is retried here."""
+    if engine.url.database in (None, "", ":memory:"):
+        return  # nothing to share, nothing to switch
+    for attempt in range(attempts):
+        try:
+            async with engine.connect() as connection:
+                mode = await connection.scalar(text("PRAGMA journal_mode=WAL"))
+            if str(mode).lower() == "wal":
+                return
+        except OperationalError:
+            if attempt + 1 == attempts:
+                raise
+        await asyncio.sleep(0.05)
 
 
 class Database:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import sqlite3
 import sys
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -105,6 +107,13 @@ async def test_sqlite_file_uses_one_connection(tmp_path: Any) -> None:
     finally:
         await db.dispose()
     assert len(opened) == 1
+
+
+async def test_sqlite_file_is_in_wal_mode_after_migrating(tmp_path: Any) -> None:
+    """Readers never wait for the writer: the file is switched to WAL once, at migration."""
+    await migrate(f"sqlite:///{tmp_path}/wal.db")
+    with contextlib.closing(sqlite3.connect(tmp_path / "wal.db")) as connection:
+        assert connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 
 async def test_migrations_are_idempotent(databases: DatabaseFactory) -> None:

@@ -13,7 +13,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Connection, event, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.storage.db import create_engine, normalize_url
+from bot.storage.db import create_engine, normalize_url, use_wal
 
 HERE = Path(__file__).parent
 # Any fixed number: PostgreSQL advisory lock so two processes never migrate at once.
@@ -60,6 +60,8 @@ async def migrate(url: str, **engine_kwargs: Any) -> None:
     a PostgreSQL advisory lock or SQLite's write lock lets one process at a time upgrade)."""
     engine = create_engine(normalize_url(url), **engine_kwargs)
     if engine.dialect.name == "sqlite":
+        await use_wal(engine)
+        await engine.dispose()  # the migration's connection must see the listeners below
         _sqlite_write_lock_first(engine)
     try:
         async with _process_lock(), engine.begin() as connection:
