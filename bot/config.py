@@ -107,6 +107,12 @@ class Settings(BaseSettings):
     def _empty_is_unset(cls, value: object) -> object:
         return _blank_to_none(value)
 
+    @field_validator("default_daily_limit", "default_monthly_limit", "default_monthly_budget")
+    @classmethod
+    def _zero_is_no_limit(cls, value: int | None) -> int | None:
+        # As in /flux-admin: 0 means no limit, not "nothing allowed".
+        return value or None
+
     @field_validator("discord_token", "apiframe_api_key")
     @classmethod
     def _no_placeholder(cls, value: SecretStr | None) -> SecretStr | None:

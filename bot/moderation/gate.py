@@ -207,19 +207,20 @@ def check_usage(limits: Limits, usage: Usage, now: datetime) -> Refusal | None:
             reason=f"You already have {usage.in_flight} image(s) on the way (the limit here is"
             f" {limits.max_in_flight}); please wait for one to finish.",
         )
-    if limits.per_day is not None and usage.today >= limits.per_day:
-        return Refusal(
-            check=Check.QUOTA,
-            reason=f"You've used all {limits.per_day} of your images for today.",
-            retry_at=next_day(now),
-            detail="daily",
-        )
+    # The monthly quota first: when both are used up, tomorrow would be the wrong answer.
     if limits.per_month is not None and usage.this_month >= limits.per_month:
         return Refusal(
             check=Check.QUOTA,
             reason=f"You've used all {limits.per_month} of your images for this month.",
             retry_at=next_month(now),
             detail="monthly",
+        )
+    if limits.per_day is not None and usage.today >= limits.per_day:
+        return Refusal(
+            check=Check.QUOTA,
+            reason=f"You've used all {limits.per_day} of your images for today.",
+            retry_at=next_day(now),
+            detail="daily",
         )
     if (
         limits.monthly_budget is not None

@@ -818,7 +818,7 @@ def check_prompt(
     Order: MINORS and REAL_PEOPLE (built in, always on, whatever `adult_allowed` says), then the
     guild's BLOCKED_WORD and BLOCKED_PATTERN lists, then ADULT when adult content is not allowed.
 
-    MINORS is a built-in sexual word together with a word for a minor or an age under 18.
+    MINORS is a built-in sexual word or one of `adult_terms` together with a word for a minor or an age under 18.
     REAL_PEOPLE is a built-in sexual word together with a word saying the subject is real
     ("celebrity", "politician", "streamer", "my ex", ...). Both are tripwires on word lists:
     they know no names, so "nude <famous name>" passes them, and a sexual word next to an
@@ -829,7 +829,10 @@ def check_prompt(
     few timeouts; a pattern that does not compile or runs out of time counts as a match.
     """
     text = _Prompt(prompt)
-    if _find(text, _index(_SEXUAL_TERMS)) is not None:
+    # The guild's adult terms count as sexual words too: a term a moderator added ("boudoir")
+    # next to "teen" must not slip past the built-in block.
+    adult = _index(tuple(adult_terms))
+    if _find(text, _index(_SEXUAL_TERMS)) is not None or _find(text, adult) is not None:
         if _find(text, _index(_MINOR_TERMS)) is not None or _MINOR_AGE.search(text.folded):
             return RuleClass.MINORS
         if _find(text, _index(_REAL_PERSON_TERMS)) is not None:
@@ -840,6 +843,6 @@ def check_prompt(
         blocked_patterns, tuple(dict.fromkeys((prompt, text.normalized))), pattern_timeout
     ):
         return RuleClass.BLOCKED_PATTERN
-    if not adult_allowed and _find(text, _index(tuple(adult_terms))) is not None:
+    if not adult_allowed and _find(text, adult) is not None:
         return RuleClass.ADULT
     return None

@@ -165,17 +165,23 @@ class GuildStore:
         def _count(*conditions: Any) -> Any:
             return func.coalesce(func.sum(case((*conditions, 1), else_=0)), 0)
 
+        # Quotas and the budget count this month's jobs; the cooldown and the in-flight
+        # limit look at the member's jobs whenever they started, or a job begun just before
+        # midnight on the last of the month would escape both.
         query = select(
             _count(mine & counted & (JobRow.created_at >= day)),
             _count(mine & counted),
-            _count(mine & JobRow.state.in_(list(UNFINISHED))),
-            func.max(case((mine & counted, JobRow.created_at))),
             func.coalesce(func.sum(_spent()), 0),
         ).where(_guild(guild_id), JobRow.created_at >= month)
-        today, this_month, in_flight, last, credits = (await session.execute(query)).one()
+        today, monthly, credits = (await session.execute(query)).one()
+        member = select(
+            _count(JobRow.state.in_(list(UNFINISHED))),
+            func.max(case((counted, JobRow.created_at))),
+        ).where(_guild(guild_id), mine)
+        in_flight, last = (await session.execute(member)).one()
         return Usage(
             today=int(today),
-            this_month=int(this_month),
+            this_month=int(monthly),
             in_flight=int(in_flight),
             last_started_at=as_utc(last) if last is not None else None,
             guild_credits=int(credits),

@@ -142,6 +142,17 @@ def test_usage_checks_in_order_with_retry_times() -> None:
     ]
 
 
+def test_both_quotas_used_up_points_to_the_later_reset() -> None:
+    mid_month = datetime(2026, 5, 10, 15, 0, tzinfo=UTC)
+    limits = Limits(per_day=2, per_month=10)
+    both = check_usage(limits, Usage(today=2, this_month=10), mid_month)
+    assert both is not None
+    assert (both.detail, both.retry_at) == ("monthly", datetime(2026, 6, 1, tzinfo=UTC))
+    daily = check_usage(limits, Usage(today=2, this_month=4), mid_month)
+    assert daily is not None
+    assert (daily.detail, daily.retry_at) == ("daily", datetime(2026, 5, 11, tzinfo=UTC))
+
+
 def test_next_month_rolls_over_the_year() -> None:
     assert next_month(NOW) == datetime(2027, 1, 1, tzinfo=UTC)
     assert next_month(datetime(2026, 2, 10, tzinfo=UTC)) == datetime(2026, 3, 1, tzinfo=UTC)
@@ -170,3 +181,11 @@ def test_defaults_come_from_settings() -> None:
     assert (policy.max_resolution, policy.monthly_budget) == ("2MP", 500)
     limits = limits_for(policy, policy.tier_for(frozenset()), 7)
     assert (limits.per_month, limits.monthly_budget, limits.estimate) == (100, 500, 7)
+
+
+def test_zero_in_the_default_settings_means_no_limit_as_in_flux_admin() -> None:
+    settings = load_settings(
+        default_daily_limit="0", default_monthly_limit="0", default_monthly_budget="0"
+    )
+    policy = defaults_from(settings)
+    assert (policy.per_day, policy.per_month, policy.monthly_budget) == (None, None, None)

@@ -256,6 +256,15 @@ def test_real_people_block_holds_even_where_adult_content_is_allowed(prompt: str
     assert check_prompt(prompt, adult_terms=(), adult_allowed=True) is RuleClass.REAL_PEOPLE
 
 
+def test_a_moderator_added_adult_term_also_trips_the_built_in_blocks() -> None:
+    terms = ("boudoir",)
+    assert check_prompt("a boudoir photo", adult_terms=terms, adult_allowed=True) is None
+    minors = check_prompt("a boudoir teen photo", adult_terms=terms, adult_allowed=True)
+    assert minors is RuleClass.MINORS
+    real = check_prompt("boudoir shoot of a celebrity", adult_terms=terms, adult_allowed=True)
+    assert real is RuleClass.REAL_PEOPLE
+
+
 def test_real_people_block_needs_a_sexual_word() -> None:
     assert check_prompt("a celebrity on the red carpet") is None
     assert check_prompt("nude woman in a forest", adult_allowed=True) is None

@@ -95,6 +95,21 @@ async def test_cooldown_and_in_flight(database: Database) -> None:
     assert isinstance(other_member, JobRecord)
 
 
+async def test_a_new_month_resets_quotas_but_not_cooldown_or_in_flight(
+    database: Database,
+) -> None:
+    store = GuildStore(database)
+    limits = Limits(per_month=1, cooldown_seconds=60, max_in_flight=1)
+    before_midnight = datetime(2026, 11, 30, 23, 59, 50, tzinfo=UTC)
+    assert isinstance(await store.reserve(new_job(), limits, before_midnight), JobRecord)
+    just_after = await store.reserve(new_job(), limits, before_midnight + timedelta(seconds=15))
+    assert isinstance(just_after, Refusal)
+    assert just_after.check is Check.COOLDOWN
+    later = await store.reserve(new_job(), limits, before_midnight + timedelta(minutes=5))
+    assert isinstance(later, Refusal)
+    assert later.check is Check.IN_FLIGHT
+
+
 async def test_usage_is_per_guild_and_per_period(database: Database) -> None:
     store = GuildStore(database)
     last_month = datetime(2026, 10, 31, 23, 0, tzinfo=UTC)
@@ -103,7 +118,8 @@ async def test_usage_is_per_guild_and_per_period(database: Database) -> None:
     await store.reserve(new_job(), Limits(), NOW)
     await store.reserve(new_job(guild_id=31), Limits(), NOW)
     usage = await store.usage(GUILD, 10, NOW)
-    assert (usage.today, usage.this_month, usage.in_flight) == (1, 2, 2)
+    # Last month's job no longer counts against the quota, but it is still on the way.
+    assert (usage.today, usage.this_month, usage.in_flight) == (1, 2, 3)
     assert usage.last_started_at == NOW
     dm = await store.reserve(new_job(guild_id=None), Limits(per_day=1), NOW)
     assert isinstance(dm, JobRecord)
