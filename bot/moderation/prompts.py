@@ -818,8 +818,8 @@ def check_prompt(
     Order: MINORS and REAL_PEOPLE (built in, always on, whatever `adult_allowed` says), then the
     guild's BLOCKED_WORD and BLOCKED_PATTERN lists, then ADULT when adult content is not allowed.
 
-    MINORS is a built-in sexual word or one of `adult_terms` together with a word for a minor or an age under 18.
-    REAL_PEOPLE is a built-in sexual word together with a word saying the subject is real
+    MINORS is a sexual word (built in, or one of `adult_terms`) together with a word for a minor
+    or an age under 18. REAL_PEOPLE is such a word together with a word saying the subject is real
     ("celebrity", "politician", "streamer", "my ex", ...). Both are tripwires on word lists:
     they know no names, so "nude <famous name>" passes them, and a sexual word next to an
     innocent use of an indicator ("sex ed for kids", "explicit lyrics singer") is refused.
