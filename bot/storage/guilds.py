@@ -9,6 +9,7 @@ the same instant can never both take the last unit of a quota or budget.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -40,6 +41,10 @@ class MemberTotals(BaseModel):
     generations: int
     credits: int
     failures: int
+
+
+class PolicyRefused(ValueError):
+    """An edit that cannot be made to the policy as it stands; the message says why."""
 
 
 class PolicyChange(BaseModel):
@@ -114,9 +119,21 @@ class GuildStore:
 
     async def change(self, guild_id: int, defaults: GuildPolicy, **changes: Any) -> PolicyChange:
         """Set some policy fields, atomically with other changes and reservations."""
+        return await self.edit(guild_id, defaults, lambda _: changes)
+
+    async def edit(
+        self,
+        guild_id: int,
+        defaults: GuildPolicy,
+        edit: Callable[[GuildPolicy], dict[str, Any]],
+    ) -> PolicyChange:
+        """Apply `edit(current policy) -> field changes` under the guild's lock, so two edits
+        of one list (on this process or another) never lose each other's entries. `edit` may
+        raise `PolicyRefused` to change nothing."""
         async with self.db.session() as session:
             row = await self._lock(session, guild_id)
             before = _apply(defaults, row.policy)
+            changes = edit(before)
             after = before.model_copy(update=changes)
             after = GuildPolicy.model_validate(after.model_dump())  # validate the new values
             stored = after.model_dump(mode="json")

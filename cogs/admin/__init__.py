@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -15,8 +17,9 @@ from discord.ext import commands
 
 from bot.apiframe.models import RESOLUTIONS
 from bot.moderation import gate
-from bot.moderation.policy import INHERIT, Tier
+from bot.moderation.policy import INHERIT, GuildPolicy, Tier
 from bot.moderation.prompts import normalize, validate_pattern
+from bot.storage.guilds import PolicyRefused
 from cogs import audit
 from cogs.admin import _format
 
@@ -31,13 +34,34 @@ PERIOD_CHOICES = [
     Choice(name=_T("last month"), value="last-month"),
     Choice(name=_T("all time"), value="all"),
 ]
+# Where members can run /flux: a thread or forum post can be listed itself, or follow its parent.
+GenerateIn = discord.TextChannel | discord.Thread | discord.ForumChannel | discord.VoiceChannel
 MAX_WORDS = 500
 MAX_PATTERNS = 50
 MAX_TERM = 100
 
 
+TERM_HELP = "Give a word or phrase with at least two letters or digits in it."
+
+
 def _no_limit(value: int | None) -> int | None:
     return value if value else None
+
+
+def _term(text: str) -> str | None:
+    """A word or phrase as stored, or None when it would match next to nothing useful: its
+    matching form ("c++" reads as "c") needs two letters or digits."""
+    word = " ".join(text.lower().split())
+    return word if len(normalize(word).replace(" ", "")) >= 2 else None
+
+
+def _added(old: tuple[str, ...], entry: str, most: int) -> tuple[str, ...]:
+    """`old` with `entry` at the end; refused when already there or the list is full."""
+    if entry in old:
+        raise PolicyRefused("That is already on the list.")
+    if len(old) >= most:
+        raise PolicyRefused(f"The list is full ({most} entries); remove one first.")
+    return (*old, entry)
 
 
 def period_bounds(period: str, now: datetime) -> tuple[datetime, datetime, str]:
@@ -102,17 +126,28 @@ class Admin(commands.GroupCog, group_name="flux-admin", group_description="Set u
     # --- plumbing ---------------------------------------------------------------------
 
     async def _change(self, interaction: discord.Interaction[FluxBot], **changes: Any) -> None:
-        await interaction.response.defer(ephemeral=True, thinking=True)
-        guild_id = interaction.guild_id or 0
-        change = await self.bot.guild_store.change(guild_id, self.bot.policy_defaults, **changes)
-        await self._report(interaction, _format.diff(change.before, change.after))
+        await self._edit(interaction, lambda _: changes)
 
     async def _update(
         self, interaction: discord.Interaction[FluxBot], field: str, edit: Any
     ) -> None:
         """Change one collection field with `edit(old) -> new`."""
-        policy = await self.bot.guild_policy(interaction.guild_id)
-        await self._change(interaction, **{field: edit(getattr(policy, field))})
+        await self._edit(interaction, lambda policy: {field: edit(getattr(policy, field))})
+
+    async def _edit(
+        self,
+        interaction: discord.Interaction[FluxBot],
+        edit: Callable[[GuildPolicy], dict[str, Any]],
+    ) -> None:
+        """Apply `edit` to the policy as stored, under the guild's lock (see GuildStore.edit)."""
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        guild_id = interaction.guild_id or 0
+        try:
+            change = await self.bot.guild_store.edit(guild_id, self.bot.policy_defaults, edit)
+        except PolicyRefused as refused:
+            await interaction.edit_original_response(content=str(refused))
+            return
+        await self._report(interaction, _format.diff(change.before, change.after))
 
     async def _report(
         self, interaction: discord.Interaction[FluxBot], changes: list[tuple[str, str, str]]
@@ -151,7 +186,7 @@ class Admin(commands.GroupCog, group_name="flux-admin", group_description="Set u
     @channel.command(name="allow", description=_T("Allow generating in a channel"))
     @manager_only
     async def channel_allow(
-        self, interaction: discord.Interaction[FluxBot], channel: discord.TextChannel
+        self, interaction: discord.Interaction[FluxBot], channel: GenerateIn
     ) -> None:
         await self._update(
             interaction,
@@ -162,7 +197,7 @@ class Admin(commands.GroupCog, group_name="flux-admin", group_description="Set u
     @channel.command(name="remove", description=_T("Stop generating in a channel"))
     @manager_only
     async def channel_remove(
-        self, interaction: discord.Interaction[FluxBot], channel: discord.TextChannel
+        self, interaction: discord.Interaction[FluxBot], channel: GenerateIn
     ) -> None:
         await self._update(
             interaction, "allowed_channels", lambda old: tuple(c for c in old if c != channel.id)
@@ -366,47 +401,36 @@ class Admin(commands.GroupCog, group_name="flux-admin", group_description="Set u
         kind: Choice[str],
         text: app_commands.Range[str, 1, MAX_TERM],
     ) -> None:
-        policy = await self.bot.guild_policy(interaction.guild_id)
         if kind.value == "pattern":
-            problem = validate_pattern(text)
+            problem = await asyncio.to_thread(validate_pattern, text)  # runs it, with timeouts
             if problem:
                 await self._tell(interaction, f"That pattern can't be used: {problem}.")
                 return
-            if len(policy.blocked_patterns) >= MAX_PATTERNS:
-                await self._tell(interaction, f"There are already {MAX_PATTERNS} patterns.")
-                return
-            await self._change(interaction, blocked_patterns=(*policy.blocked_patterns, text))
+            await self._update(
+                interaction, "blocked_patterns", lambda old: _added(old, text, MAX_PATTERNS)
+            )
             return
-        word = " ".join(text.lower().split())
-        if not normalize(word).strip():
-            await self._tell(interaction, "Give a word or phrase with letters in it.")
+        word = _term(text)
+        if word is None:
+            await self._tell(interaction, TERM_HELP)
             return
-        if len(policy.blocked_words) >= MAX_WORDS:
-            await self._tell(interaction, f"There are already {MAX_WORDS} blocked words.")
-            return
-        if word in policy.blocked_words:
-            await self._tell(interaction, "That word is already blocked.")
-            return
-        await self._change(interaction, blocked_words=(*policy.blocked_words, word))
+        await self._update(interaction, "blocked_words", lambda old: _added(old, word, MAX_WORDS))
 
     @rule.command(name="remove", description=_T("Unblock a word, phrase or pattern"))
     @manager_only
     async def rule_remove(
         self, interaction: discord.Interaction[FluxBot], text: app_commands.Range[str, 1, MAX_TERM]
     ) -> None:
-        policy = await self.bot.guild_policy(interaction.guild_id)
         word = " ".join(text.lower().split())
-        if word in policy.blocked_words:
-            await self._change(
-                interaction, blocked_words=tuple(w for w in policy.blocked_words if w != word)
-            )
-        elif text in policy.blocked_patterns:
-            await self._change(
-                interaction,
-                blocked_patterns=tuple(p for p in policy.blocked_patterns if p != text),
-            )
-        else:
-            await self._tell(interaction, "That word or pattern isn't blocked.")
+
+        def edit(policy: GuildPolicy) -> dict[str, Any]:
+            if word in policy.blocked_words:
+                return {"blocked_words": tuple(w for w in policy.blocked_words if w != word)}
+            if text in policy.blocked_patterns:
+                return {"blocked_patterns": tuple(p for p in policy.blocked_patterns if p != text)}
+            raise PolicyRefused("That word or pattern isn't blocked.")
+
+        await self._edit(interaction, edit)
 
     @rule.command(name="list", description=_T("List the blocked words and patterns"))
     @manager_only
@@ -434,10 +458,11 @@ class Admin(commands.GroupCog, group_name="flux-admin", group_description="Set u
     async def adult_add(
         self, interaction: discord.Interaction[FluxBot], term: app_commands.Range[str, 1, MAX_TERM]
     ) -> None:
-        word = " ".join(term.lower().split())
-        await self._update(
-            interaction, "adult_terms", lambda old: old if word in old else (*old, word)
-        )
+        word = _term(term)
+        if word is None:
+            await self._tell(interaction, TERM_HELP)
+            return
+        await self._update(interaction, "adult_terms", lambda old: _added(old, word, MAX_WORDS))
 
     @adult.command(name="remove-term", description=_T("Stop treating a word as adult content"))
     @manager_only

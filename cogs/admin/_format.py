@@ -30,6 +30,10 @@ LABELS = {
 }
 
 
+# Shown as a count (the lists can be long); a change names the entries it added or removed.
+RULE_LISTS = ("blocked_words", "blocked_patterns", "adult_terms")
+
+
 def _limit(value: int | None, unit: str = "") -> str:
     return "no limit" if value is None else f"{value}{unit}"
 
@@ -55,7 +59,7 @@ def value_text(field: str, value: Any) -> str:
             "everyone" if field == "allowed_roles" else "none (Manage Server only)"
         )
     if field == "banned":
-        return ", ".join(f"<@{m}>" for m in value) or "nobody"
+        return ", ".join(f"<@{m}> ({reason})" for m, reason in value.items()) or "nobody"
     if field == "tiers":
         return "; ".join(tier_text(t) for t in value) or "none"
     if field in ("per_day", "per_month"):
@@ -68,8 +72,8 @@ def value_text(field: str, value: Any) -> str:
         return f"{value} %"
     if field == "max_resolution":
         return str(value).replace("MP", " MP")
-    if field in ("blocked_words", "blocked_patterns", "adult_terms"):
-        return f"{len(value)} entries" if value else "none"
+    if field in RULE_LISTS:
+        return f"{len(value)} {'entry' if len(value) == 1 else 'entries'}" if value else "none"
     if field == "audit_channel_id":
         return f"<#{value}>" if value else "off"
     if isinstance(value, bool):
@@ -85,11 +89,10 @@ def diff(before: GuildPolicy, after: GuildPolicy) -> list[tuple[str, str, str]]:
         if old == new:
             continue
         old_text, new_text = value_text(field, old), value_text(field, new)
-        if old_text == new_text:  # same count of entries: say what moved
-            added = [x for x in new if x not in old]
-            removed = [x for x in old if x not in new]
-            old_text = ", ".join(f"−{x}" for x in removed) or old_text
-            new_text = ", ".join(f"+{x}" for x in added) or new_text
+        if field in RULE_LISTS:
+            moved = [f"+`{x}`" for x in new if x not in old]
+            moved += [f"−`{x}`" for x in old if x not in new]
+            new_text = f"{new_text} ({', '.join(moved)})"
         changes.append((LABELS.get(field, field), old_text, new_text))
     return changes
 

@@ -201,6 +201,46 @@ async def test_changes_are_answered_and_audited(
     assert "Cooldown: 30 s" in text
 
 
+async def test_rule_changes_name_the_entries_and_refuse_useless_ones(
+    bot_runner: RunningBot, discord_standin: LocalDiscord, staff: Any
+) -> None:
+    await bot_runner.start()
+    standin = discord_standin
+    await admin(standin, "audit-channel", channel=standin.art)
+    answer = await admin(standin, "rule add", kind="word", text="Dragon")
+    assert "**Blocked words**: none → 1 entry (+`dragon`)" in answer.content
+    answer = await admin(standin, "rule add", kind="pattern", text=r"wy?rm")
+    assert "(+`wy?rm`)" in answer.content
+    entry = await wait_audit(standin, "Settings changed")
+    assert "+`wy?rm`" in entry["description"] or "+`dragon`" in entry["description"]
+    assert (
+        "already on the list"
+        in (await admin(standin, "rule add", kind="word", text="dragon")).content
+    )
+    # "c++" would read as the single letter "c" and block "a piano in c major".
+    assert "two letters" in (await admin(standin, "rule add", kind="word", text="c++")).content
+    assert "two letters" in (await admin(standin, "adult add-term", term="!!")).content
+    answer = await admin(standin, "rule remove", text="dragon")
+    assert "1 entry → none (−`dragon`)" in answer.content
+    assert "isn't blocked" in (await admin(standin, "rule remove", text="dragon")).content
+    bob = standin.members["bob"]
+    await admin(standin, "ban", member=bob, reason="spam")
+    answer = await admin(standin, "ban", member=bob, reason="flooding")
+    assert f"<@{bob.id}> (spam) → <@{bob.id}> (flooding)" in answer.content
+
+
+async def test_simultaneous_rule_changes_all_land(
+    bot_runner: RunningBot, discord_standin: LocalDiscord, staff: Any
+) -> None:
+    """Edits of one list run under the guild's lock on the stored policy, so none is lost."""
+    await bot_runner.start()
+    words = [f"word{i}" for i in range(8)]
+    await asyncio.gather(*(admin(discord_standin, "rule add", kind="word", text=w) for w in words))
+    listed = await admin(discord_standin, "rule list")
+    field = next(f for f in listed.embeds[0]["fields"] if f["name"] == "Blocked words")
+    assert sorted(re.findall(r"`(word\d)`", field["value"])) == words
+
+
 async def test_refusals_in_order_each_with_its_message(
     bot_runner: RunningBot,
     bot_env: dict[str, str],
@@ -504,3 +544,6 @@ async def test_threads_follow_their_channel_unless_told_not_to(
     await admin(standin, "channel threads", inherit=False)
     assert "isn't enabled in this channel" in await refused(standin, channel=art_thread)
     assert len(apiframe.sandbox.requests) == 2
+    # Not following its channel, a thread can be listed itself.
+    await admin(standin, "channel allow", channel=art_thread)
+    await generated(standin, "a sketchbook", channel=art_thread)
