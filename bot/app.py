@@ -132,7 +132,7 @@ class FluxBot(commands.Bot):
         job = await self.store.get_by_apiframe_id(remote.id)
         if job is None or self.driver is None:
             return
-        await self.driver.apply_remote(job, remote)
+        await self.driver.apply_webhook(job, remote)
 
     async def health(self) -> dict[str, Any]:
         """Fit to serve when connected to Discord and the job loop runs."""

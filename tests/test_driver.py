@@ -96,3 +96,74 @@ async def test_stop_lets_a_delivery_under_way_finish(
     assert record.state == "delivered"
     assert presenter.delivered_ids == [job.id]
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+class CountingPresenter(SlowPresenter):
+    """Counts posts; each post takes a while, as an upload to Discord does."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.posts = 0
+        self.release.set()
+
+    async def deliver(
+        self, job: JobRecord, image: FittedImage, route: Route, *, original_url: str | None
+    ) -> int | None:
+        self.posts += 1
+        await asyncio.sleep(1.0)
+        return None
+
+
+async def test_a_webhook_completion_is_posted_once(
+    store: JobStore, apiframe: ApiframeSandbox
+) -> None:
+    """The webhook's inline delivery holds the job, so the loop does not post it again."""
+    presenter = CountingPresenter()
+    async with ApiframeClient(apiframe.key, apiframe.url) as client:
+        config = DriverConfig(
+            poll_rate=20, expected_seconds=300, webhook_url="http://127.0.0.1:9/hook"
+        )
+        driver = JobDriver(store, client, presenter, config, owner="test-process")
+        job = await store.create(new_job())
+        driver.start()
+        async with asyncio.timeout(10):
+            while (record := await store.get(job.id)) is None or record.apiframe_job_id is None:
+                await asyncio.sleep(0.05)
+        assert record.apiframe_job_id is not None
+        async with asyncio.timeout(10):
+            while not (remote := await client.get_job(record.apiframe_job_id)).status.is_terminal:
+                await asyncio.sleep(0.1)
+        webhook = asyncio.create_task(driver.apply_webhook(record, remote))
+        await asyncio.sleep(0.3)
+        driver.wake()  # the loop looks for due work while the webhook's post is under way
+        await webhook
+        await asyncio.sleep(0.5)
+        await driver.stop()
+    assert presenter.posts == 1
+    assert presenter.delivered_ids == [job.id]
+
+
+async def test_a_lapsed_submission_lease_is_taken_over(
+    store: JobStore, apiframe: ApiframeSandbox
+) -> None:
+    """A process that died mid-submit left the job `submitting` under its lease: another
+    process takes it over once the lease lapses and submits it under the same key."""
+    presenter = CountingPresenter()
+    job = await store.create(new_job())
+    async with ApiframeClient(apiframe.key, apiframe.url) as client:
+        config = DriverConfig(poll_rate=20, expected_seconds=1, lease_seconds=5)
+        dead = JobDriver(store, client, presenter, config, owner="dead-process")
+        dead.clock = lambda: datetime.now(UTC) - timedelta(seconds=10)  # its lease is long gone
+        await dead._admit()  # claims the job for submission, then "dies"
+        for step in list(dead._steps):
+            step.cancel()
+        await asyncio.gather(*dead._steps, return_exceptions=True)
+        assert (await store.get(job.id)).state == "submitting"  # type: ignore[union-attr]
+        driver = JobDriver(store, client, presenter, config, owner="new-process")
+        driver.start()
+        async with asyncio.timeout(15):
+            while presenter.delivered_ids != [job.id]:
+                await asyncio.sleep(0.05)
+        await driver.stop()
+    assert apiframe.sandbox.stats["created"] == 1
+    assert {r["idempotency_key"] for r in apiframe.sandbox.requests} == {job.idempotency_key}

@@ -31,7 +31,7 @@ from bot.storage.jobs import JobRecord, JobStore
 log = logging.getLogger(__name__)
 
 ACTIVE_AT_APIFRAME = {"submitting", "queued", "processing"}
-HELD = "held: private result finished after the interaction expired"
+HELD = "a private result finished after the interaction expired"
 POLLED = {"queued", "processing"}
 # After the hard timeout a job is still checked now and then: if Apiframe finishes (and so
 # charges) it later, the image is delivered anyway. Results are kept about a day.
@@ -206,6 +206,9 @@ class JobDriver:
                 "submitting",
                 lease_owner=self.owner,
                 lease_until=now + timedelta(seconds=self.config.lease_seconds),
+                # Due at once should this process die mid-submit: when the lease lapses, the
+                # loop (here or elsewhere) submits again under the same idempotency key.
+                next_check_at=now,
             )
             if claimed is not None:
                 self._spawn(claimed, self._guarded(claimed, self._submit))
@@ -266,7 +269,18 @@ class JobDriver:
             attempts = job.attempts + 1
             log.exception("job %s: step %s failed (attempt %d)", job.id, step.__name__, attempts)
             if attempts >= self.config.max_attempts:
-                await self._fail(job, failures.from_exception(exc))
+                current = await self.store.get(job.id) or job
+                if current.state == "completed":
+                    # Finished and paid for: keep it for the member's /flux-inbox.
+                    await self._move(
+                        job.id,
+                        {"completed"},
+                        "held",
+                        delivery_note=f"could not be posted: {exc}"[:500],
+                        next_check_at=None,
+                    )
+                else:
+                    await self._fail(current, failures.from_exception(exc))
             else:
                 backoff = min(60.0, 2**attempts) * (0.5 + random.random() / 2)  # noqa: S311
                 await self.store.update(
@@ -322,6 +336,14 @@ class JobDriver:
         remote = await self.client.get_job(job.apiframe_job_id)
         await self.apply_remote(job, remote)
 
+    async def apply_webhook(self, job: JobRecord, remote: Job) -> None:
+        """Fold a webhook's job state in, as a guarded step: an error is retried by polling."""
+
+        async def webhook(job: JobRecord) -> None:
+            await self.apply_remote(job, remote)
+
+        await self._guarded(job, webhook)
+
     async def apply_remote(self, job: JobRecord, remote: Job) -> JobRecord | None:
         """Fold a job state from Apiframe (a poll or a webhook) into ours."""
         now = self.clock()
@@ -331,7 +353,10 @@ class JobDriver:
             if not urls:
                 await self._fail(job, failures.from_job_error("result missing images"))
                 return None
-            done = await self._move(
+            # Leased to this process while it delivers, so neither its own loop nor another
+            # process picks the job up meanwhile; if this process dies, the lease lapses and
+            # whoever claims it next delivers.
+            done = await self.store.transition(
                 job.id,
                 {"queued", "processing", "timed_out"},
                 "completed",
@@ -340,6 +365,8 @@ class JobDriver:
                 progress=100,
                 completed_at=now,
                 next_check_at=now,
+                lease_owner=self.owner,
+                lease_until=now + timedelta(seconds=self.config.lease_seconds),
             )
             if done is not None:
                 await self._deliver(done)
@@ -430,13 +457,7 @@ class JobDriver:
         if job.ephemeral and self._route(job) is Route.CHANNEL:
             # A private result cannot be posted once the token is gone: hold it for the
             # member's inbox (Apiframe keeps the file about a day).
-            await self._move(
-                job.id,
-                {"completed"},
-                "completed",
-                delivery_note=HELD,
-                next_check_at=None,
-            )
+            await self._move(job.id, {"completed"}, "held", delivery_note=HELD, next_check_at=None)
             log.info("job %s finished after its token expired; held for the inbox", job.id)
             return
         url = job.result_urls[0]
@@ -446,7 +467,7 @@ class JobDriver:
         except ApiframeError as exc:
             if exc.retryable:
                 raise
-            await self._fail(job, failures.from_exception(exc), counted=True)
+            await self._fail(job, failures.from_exception(exc))
             return
         fetched = time.perf_counter()
         limit = job.upload_limit or 10 * 2**20
@@ -458,13 +479,10 @@ class JobDriver:
         except DeliveryError as exc:
             if exc.retryable:
                 raise
-            log.warning("job %s: could not be delivered: %s", job.id, exc)
+            # Paid for, so never dropped: the member can still fetch it with /flux-inbox.
+            log.warning("job %s: could not be posted (%s); held for the inbox", job.id, exc)
             await self._move(
-                job.id,
-                {"completed"},
-                "completed",
-                delivery_note=str(exc),
-                next_check_at=None,
+                job.id, {"completed"}, "held", delivery_note=str(exc), next_check_at=None
             )
             return
         now = self.clock()
@@ -509,10 +527,9 @@ class JobDriver:
         downloaded = await self.client.download(job.result_urls[0])
         return await images.fit_async(downloaded.data, limit)
 
-    async def _fail(
-        self, job: JobRecord, failure: Failure, *, state: str = "failed", counted: bool = False
-    ) -> None:
-        """Mark the job failed (never counted unless Apiframe charged it) and tell the member."""
+    async def _fail(self, job: JobRecord, failure: Failure, *, state: str = "failed") -> None:
+        """Mark the job failed (never counted against the member; against the budget only
+        what Apiframe charged, i.e. for a job it completed) and tell the member."""
         level = logging.ERROR if failure.kind in (FailureKind.AUTH, FailureKind.CREDITS) else 20
         log.log(level, "job %s failed: %s", job.id, failure.admin_detail)
         updated = await self._move(
@@ -521,7 +538,7 @@ class JobDriver:
             state,
             error_kind=failure.kind.value,
             error_message=failure.admin_detail,
-            credit_cost=job.credit_cost if counted else 0,
+            credit_cost=job.credit_cost if job.state == "completed" else 0,
             completed_at=self.clock(),
             next_check_at=(
                 self.clock() + timedelta(seconds=self.config.late_check_seconds)

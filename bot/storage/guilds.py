@@ -28,8 +28,8 @@ from bot.storage.models import GuildConfigRow, JobRow
 DM = 0  # the guild key of direct messages
 RELEASED = ("failed", "cancelled", "timed_out")  # nothing of these counts against a member
 FAILED = ("failed", "timed_out")  # "cancelled" is a member's own choice, not a failure
-COUNTED = tuple(UNFINISHED | {"delivered"})  # reserved or used
-SUCCEEDED = ("completed", "delivered")
+COUNTED = tuple(UNFINISHED | {"delivered", "held"})  # reserved or used
+SUCCEEDED = ("completed", "delivered", "held")
 
 
 class MemberTotals(BaseModel):

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, case, func, or_, select, update
 
 from bot.storage.db import Database
 from bot.storage.models import JobRow
@@ -19,11 +19,12 @@ STATES = {
     "processing",
     "completed",  # result known at Apiframe, not yet posted
     "delivered",
+    "held",  # paid and finished but not postable (e.g. private, token expired): see /flux-inbox
     "failed",
     "cancelled",
     "timed_out",
 }
-TERMINAL = {"delivered", "failed", "cancelled", "timed_out"}
+TERMINAL = {"delivered", "held", "failed", "cancelled", "timed_out"}
 UNFINISHED = STATES - TERMINAL
 _ENDINGS = frozenset({"failed", "cancelled", "timed_out"})
 # Where each state may go next. Staying in a state is always allowed (a guarded field update).
@@ -33,8 +34,9 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     "submitting": frozenset({"pending", "queued", "processing", "completed"}) | _ENDINGS,
     "queued": frozenset({"processing", "completed"}) | _ENDINGS,
     "processing": frozenset({"completed"}) | _ENDINGS,
-    "completed": frozenset({"delivered"}) | _ENDINGS,
+    "completed": frozenset({"delivered", "held"}) | _ENDINGS,
     "timed_out": frozenset({"completed"}),
+    "held": frozenset({"delivered", "failed"}),
     "delivered": frozenset(),
     "failed": frozenset(),
     "cancelled": frozenset(),
@@ -266,12 +268,18 @@ class JobStore:
 
     async def next_check_at(self) -> datetime | None:
         """The earliest scheduled check of any unfinished job."""
+        # A leased job is worked on already: it is due again only when its lease lapses.
+        due = case(
+            (JobRow.lease_until > JobRow.next_check_at, JobRow.lease_until),
+            else_=JobRow.next_check_at,
+        )
         async with self.db.session() as session:
-            return await session.scalar(
-                select(func.min(JobRow.next_check_at)).where(
+            moment = await session.scalar(
+                select(func.min(due)).where(
                     JobRow.state.in_(list(CHECKED)), JobRow.next_check_at.is_not(None)
                 )
             )
+            return as_utc(moment) if moment is not None else None
 
     async def recent_durations(self, limit: int = 50) -> list[float]:
         """Seconds from submission to completion of the newest completed jobs."""
@@ -279,7 +287,7 @@ class JobStore:
             rows = await session.execute(
                 select(JobRow.submitted_at, JobRow.completed_at)
                 .where(
-                    JobRow.state.in_(["completed", "delivered"]),
+                    JobRow.state.in_(["completed", "delivered", "held"]),
                     JobRow.submitted_at.is_not(None),
                     JobRow.completed_at.is_not(None),
                 )
@@ -300,16 +308,12 @@ class JobStore:
             )
             return {user: as_utc(when) for user, when in rows if when is not None}
 
-    async def held_for(self, user_id: int, note_prefix: str = "held:") -> list[JobRecord]:
-        """Finished private jobs of a member that could not be posted, oldest first."""
+    async def held_for(self, user_id: int) -> list[JobRecord]:
+        """A member's finished jobs that could not be posted, oldest first."""
         async with self.db.session() as session:
             rows = await session.scalars(
                 select(JobRow)
-                .where(
-                    JobRow.user_id == user_id,
-                    JobRow.state == "completed",
-                    JobRow.delivery_note.startswith(note_prefix),
-                )
+                .where(JobRow.user_id == user_id, JobRow.state == "held")
                 .order_by(JobRow.completed_at)
             )
             return [JobRecord.model_validate(r) for r in rows]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from typing import TYPE_CHECKING
 
@@ -12,11 +13,12 @@ from discord.app_commands import locale_str as _T
 from discord.ext import commands
 
 from bot import images
-from bot.apiframe.errors import ApiframeError
+from bot.apiframe.errors import ApiframeError, NotFound
 from bot.apiframe.models import PROMPT_MAX_LENGTH
 from bot.jobs.options import GenerationOptions
+from bot.jobs.presenter import DeliveryError, Progress, Stage
 from cogs.flux import _render
-from cogs.flux._gate import refuse_after_defer, start_job
+from cogs.flux._gate import start_job
 from cogs.flux._presenter import DiscordPresenter
 from cogs.flux._views import CancelButton, JobButton
 
@@ -144,56 +146,69 @@ class Flux(commands.Cog):
             upsample=upsample,
             seed=seed,
         )
-        if image is not None:
-            problem = await self._check_reference(image)
-            if problem:
-                await refuse_after_defer(interaction, problem, private)
-                return
         job = await start_job(
-            interaction, callback, prompt=prompt, options=options, private=private
+            interaction,
+            callback,
+            prompt=prompt,
+            options=options,
+            private=private,
+            check_input=(lambda: self._check_reference(image)) if image is not None else None,
         )
-        if job is None:
-            return
         held = await self.bot.store.held_for(interaction.user.id)
         if held:
-            log.debug("job %s: member has %d held results", job.id, len(held))
-            await interaction.edit_original_response(
-                content=f"You have {len(held)} private image(s) waiting from earlier: use"
-                " `/flux-inbox` to get them."
+            log.debug("member %s has %d held results", interaction.user.id, len(held))
+            if job is not None and not private:
+                # Discord turns a follow-up right after a defer into the (public) "thinking…"
+                # message itself: give that its first progress first.
+                with contextlib.suppress(DeliveryError):
+                    await DiscordPresenter(self.bot).show_progress(
+                        job, Progress(stage=Stage.WAITING)
+                    )
+            await interaction.followup.send(
+                f"You have {len(held)} image(s) waiting from earlier that I couldn't post: use"
+                " `/flux-inbox` to get them.",
+                ephemeral=True,
             )
 
     @app_commands.command(
-        name="flux-inbox", description=_T("Get private images that finished while you were away")
+        name="flux-inbox", description=_T("Get your images that could not be posted earlier")
     )
     async def flux_inbox(self, interaction: discord.Interaction[FluxBot]) -> None:
         await interaction.response.defer(thinking=True, ephemeral=True)
         held = await self.bot.store.held_for(interaction.user.id)
-        if not held:
+        driver = self.bot.driver
+        if not held or driver is None:
             await interaction.edit_original_response(content="Nothing is waiting for you.")
             return
         await interaction.edit_original_response(
             content=f"Here {'is' if len(held) == 1 else 'are'} {len(held)} image(s) that"
-            " finished after your command expired."
+            " couldn't be posted when they finished."
         )
         presenter = DiscordPresenter(self.bot)
-        driver = self.bot.driver
-        if driver is None:
-            return
         for job in held[:10]:
+            about = f"“{_render.clip(job.prompt, 80)}”"
             try:
                 image = await driver.fetch_image(job, interaction.filesize_limit)
-            except ApiframeError:
+            except NotFound:
                 await interaction.followup.send(
-                    f"The image for “{_render.clip(job.prompt, 80)}” has expired.", ephemeral=True
+                    f"The image for {about} has expired at Apiframe.", ephemeral=True
                 )
-                await self.bot.store.transition(
-                    job.id, {"completed"}, "failed", error_kind="expired"
+                await self.bot.store.transition(job.id, {"held"}, "failed", error_kind="expired")
+                continue
+            except (ApiframeError, images.ImageProblem) as exc:
+                # Kept: the file may still be fetched later.
+                log.warning("job %s: inbox fetch failed: %s", job.id, exc)
+                await interaction.followup.send(
+                    f"I couldn't fetch the image for {about} just now; please try"
+                    " `/flux-inbox` again in a few minutes.",
+                    ephemeral=True,
                 )
                 continue
             file, embed = presenter.result_message(job, image, None)
+            # Posted first, then marked: were the post to fail, the image stays in the inbox.
             await interaction.followup.send(embed=embed, file=file, ephemeral=True)
             await self.bot.store.transition(
-                job.id, {"completed"}, "delivered", delivered_at=discord.utils.utcnow()
+                job.id, {"held"}, "delivered", delivered_at=discord.utils.utcnow()
             )
 
     async def _check_reference(self, image: discord.Attachment) -> str | None:

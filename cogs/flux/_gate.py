@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 import discord
@@ -83,10 +84,14 @@ async def start_job(
     options: GenerationOptions,
     private: bool,
     fallback_channel_id: int = 0,
+    check_input: Callable[[], Awaitable[str | None]] | None = None,
     **extra: Any,
 ) -> JobRecord | None:
     """Check the policy, reserve the member's quota and the guild's budget, and write the job;
-    on a refusal tell the member (privately) and the audit log. The interaction is deferred."""
+    on a refusal tell the member (privately) and the audit log. The interaction is deferred.
+
+    `check_input` (e.g. fetching and checking a reference image) runs once the policy allows
+    the job and before anything is reserved; a message it returns is the member's refusal."""
     bot = interaction.client
     context = job_context(
         interaction, callback, ephemeral=private, fallback_channel_id=fallback_channel_id
@@ -100,6 +105,11 @@ async def start_job(
         result = await asyncio.to_thread(precheck, policy, request, tier)
     else:
         result = precheck(policy, request, tier)
+    if result is None and check_input is not None:
+        problem = await check_input()
+        if problem:
+            await refuse_after_defer(interaction, problem, private)
+            return None
     if result is None:
         estimate = estimate_credits(
             request.resolution,

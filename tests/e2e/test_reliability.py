@@ -135,6 +135,28 @@ async def test_sigkill_mid_job_then_restart_delivers_once(
     assert len(posts) == 1
 
 
+async def test_sigkill_while_submitting_then_restart_resumes_the_submission(
+    bot_process: BotProcess,
+    bot_env: dict[str, str],
+    discord_standin: LocalDiscord,
+    apiframe: ApiframeSandbox,
+) -> None:
+    """A crash while the submission is on the wire: once the dead process's lease lapses the
+    restarted bot submits again under the same idempotency key, so one job is paid for."""
+    bot_process.env["JOB_LEASE_SECONDS"] = "5"
+    apiframe.sandbox.add_fault(Fault(route="generate", kind="latency", delay=2))
+    await bot_process.start()
+    await discord_standin.wait_ready(timeout=30)
+    handle = await discord_standin.invoke("flux", options={"prompt": "mid-flight"})
+    await discord_standin.wait_for(lambda: not apiframe.sandbox.faults, timeout=15)
+    await bot_process.kill()  # the request is held 2 s by the sandbox: no answer arrives
+    await bot_process.start()
+    final = await handle.wait_original(done, timeout=40)
+    assert final.attachments
+    assert apiframe.sandbox.stats["created"] == 1
+    assert len({r["idempotency_key"] for r in apiframe.sandbox.requests}) == 1
+
+
 async def test_sigterm_mid_job_exits_cleanly_and_restart_delivers(
     bot_process: BotProcess, discord_standin: LocalDiscord, apiframe: ApiframeSandbox
 ) -> None:
@@ -353,19 +375,30 @@ async def test_fifty_members_at_once(
 
 
 async def test_private_result_after_expiry_waits_in_the_inbox(
-    bot: object, discord_standin: LocalDiscord, apiframe: ApiframeSandbox
+    bot_runner: RunningBot,
+    bot_env: dict[str, str],
+    discord_standin: LocalDiscord,
+    apiframe: ApiframeSandbox,
 ) -> None:
-    """A private job outliving its token is kept; the member is told next time and gets it
-    from /flux-inbox, privately."""
-    bot_instance: Any = bot
+    """A private job outliving its token is kept (not counted as still on the way); the member
+    is told privately next time and gets it from /flux-inbox, privately."""
+    bot_env["DEFAULT_JOBS_PER_MEMBER"] = "1"
+    bot_instance = await bot_runner.start()
+    alice = discord_standin.members["alice"].id
     await discord_standin.invoke(
         "flux", options={"prompt": "late secret", "private": True}, created_ago=14 * 60 + 40
     )
     async with asyncio.timeout(20):
-        while not await bot_instance.store.held_for(discord_standin.members["alice"].id):
+        while not await bot_instance.store.held_for(alice):
             await asyncio.sleep(0.1)
     again = await discord_standin.invoke("flux", options={"prompt": "next one"})
-    await again.wait_original(lambda m: "/flux-inbox" in m.content)
+    await discord_standin.wait_for(lambda: bool(again.followups), timeout=10)
+    hint = again.followups[0]
+    assert hint.ephemeral
+    assert "/flux-inbox" in hint.content
+    # The held image is not "on the way": the member's one slot was free for this job.
+    assert (await again.wait_original(done, timeout=20)).attachments
+    assert "/flux-inbox" not in (again.original.content if again.original else "")
     inbox = await discord_standin.invoke("flux-inbox")
     await discord_standin.wait_for(lambda: bool(inbox.followups), timeout=20)
     delivered = inbox.followups[0]
@@ -373,9 +406,11 @@ async def test_private_result_after_expiry_waits_in_the_inbox(
     assert delivered.attachments
     assert delivered.attachments[0]["description"] == "late secret"
     async with asyncio.timeout(5):
-        while await bot_instance.store.held_for(discord_standin.members["alice"].id):
+        while await bot_instance.store.held_for(alice):
             await asyncio.sleep(0.05)
     assert [m for m in discord_standin.messages() if "late secret" in str(m.embeds)] == []
+    empty = await discord_standin.invoke("flux-inbox")
+    assert "Nothing is waiting" in (await empty.wait_original(lambda m: bool(m.content))).content
 
 
 async def test_job_finishing_after_the_hard_timeout_is_still_delivered(

@@ -288,10 +288,13 @@ def test_transition_table_covers_every_state() -> None:
     assert all(targets <= STATES for targets in TRANSITIONS.values())
     assert TRANSITIONS["delivered"] == TRANSITIONS["failed"] == TRANSITIONS["cancelled"] == set()
     assert TRANSITIONS["timed_out"] == {"completed"}
+    # A held result waits for the member's inbox: delivered from there, or failed once expired.
+    assert TRANSITIONS["held"] == {"delivered", "failed"}
+    assert [s for s in STATES if can_move(s, "held") and s != "held"] == ["completed"]
     assert all(
         can_move(state, ending)
         for state in STATES - TERMINAL
-        for ending in TERMINAL - {"delivered"}
+        for ending in TERMINAL - {"delivered", "held"}
     )
     assert can_move("processing", "processing")
 
