@@ -24,6 +24,7 @@ log = logging.getLogger(__name__)
 
 USER_AGENT = f"flux-bot/{__version__} (+aiohttp/{aiohttp.__version__})"
 CHUNK = 64 * 1024
+MAX_REDIRECTS = 5
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,7 +94,8 @@ def error_from_response(status: int, body: Any, headers: Any) -> errors.Apiframe
         return errors.RateLimited("Apiframe rate limit reached", retry_after, **kw)
     if status >= 500:
         return errors.ServerError(f"Apiframe answered {status}", **kw)
-    return errors.ServerError(f"Apiframe answered an unexpected {status}", **kw)
+    # Any other answer (a redirect, 413, 422, ...) will not change if the request is repeated.
+    return errors.ApiframeError(f"Apiframe answered an unexpected {status}", **kw)
 
 
 class ApiframeClient:
@@ -159,8 +161,14 @@ class ApiframeClient:
         all_headers = {"X-API-Key": self.__api_key, "User-Agent": USER_AGENT, **(headers or {})}
         started = time.monotonic()
         try:
+            # No redirects: aiohttp would carry X-API-Key to wherever they point.
             async with self.session.request(
-                method, url, json=body, headers=all_headers, timeout=self.timeout
+                method,
+                url,
+                json=body,
+                headers=all_headers,
+                timeout=self.timeout,
+                allow_redirects=False,
             ) as response:
                 raw = await response.read()
                 status = response.status
@@ -235,30 +243,10 @@ class ApiframeClient:
         target = URL(url)
         if target.scheme not in ("http", "https"):
             raise errors.NotFound("The result URL is not an http(s) URL")
-        # The key stays with the API: result URLs usually live on a CDN.
-        headers = {"X-API-Key": self.__api_key} if target.origin() == self._origin else {}
 
         async def op() -> Downloaded:
             try:
-                async with self.session.get(target, headers=headers) as response:
-                    if response.status in (404, 410):
-                        raise errors.NotFound(
-                            "The result has expired or was removed", status=response.status
-                        )
-                    if response.status != 200:
-                        raise error_from_response(response.status, None, response.headers)
-                    if response.content_length is not None and response.content_length > cap:
-                        raise errors.ResultTooLarge(
-                            f"The result is {response.content_length} bytes; the cap is {cap}"
-                        )
-                    chunks: list[bytes] = []
-                    size = 0
-                    async for chunk in response.content.iter_chunked(CHUNK):
-                        size += len(chunk)
-                        if size > cap:
-                            raise errors.ResultTooLarge(f"The result is over {cap} bytes")
-                        chunks.append(chunk)
-                    return Downloaded(b"".join(chunks), response.content_type)
+                return await self._fetch(target, cap)
             except TimeoutError as exc:
                 raise errors.NetworkError("The result download timed out") from exc
             except aiohttp.ClientError as exc:
@@ -267,6 +255,39 @@ class ApiframeClient:
                 ) from exc
 
         return await call_with_retry(op, self.retry, what="download")
+
+    async def _fetch(self, url: URL, cap: int) -> Downloaded:
+        """GET `url`, following redirects by hand so that the key goes only to the API's own
+        origin (result URLs usually live on a CDN, and may redirect anywhere)."""
+        for _ in range(MAX_REDIRECTS + 1):
+            headers = {"X-API-Key": self.__api_key} if url.origin() == self._origin else {}
+            async with self.session.get(url, headers=headers, allow_redirects=False) as response:
+                location = response.headers.get("Location")
+                if response.status in (301, 302, 303, 307, 308) and location:
+                    url = url.join(URL(location))
+                    if url.scheme not in ("http", "https"):
+                        raise errors.NotFound("The result URL redirects to a non-http(s) URL")
+                    continue
+                if response.status in (401, 403, 404, 410):
+                    # A signed CDN link that has run out answers 403: gone, not a key problem.
+                    raise errors.NotFound(
+                        "The result has expired or was removed", status=response.status
+                    )
+                if response.status != 200:
+                    raise error_from_response(response.status, None, response.headers)
+                if response.content_length is not None and response.content_length > cap:
+                    raise errors.ResultTooLarge(
+                        f"The result is {response.content_length} bytes; the cap is {cap}"
+                    )
+                chunks: list[bytes] = []
+                size = 0
+                async for chunk in response.content.iter_chunked(CHUNK):
+                    size += len(chunk)
+                    if size > cap:
+                        raise errors.ResultTooLarge(f"The result is over {cap} bytes")
+                    chunks.append(chunk)
+                return Downloaded(b"".join(chunks), response.content_type)
+        raise errors.ApiframeError(f"The result URL redirected more than {MAX_REDIRECTS} times")
 
 
 def _parse(model: Any, data: Any) -> Any:

@@ -74,8 +74,10 @@ async def test_submit_requires_idempotency_key(scripted_client: ApiframeClient) 
         ),
         (Reply(404, {"error": "Job not found"}), errors.NotFound, lambda e: e.status == 404),
         (Reply(409, {"error": "reuse"}), errors.Conflict, lambda e: e.status == 409),
+        (Reply(422, {"error": "?"}), errors.ApiframeError, lambda e: not e.retryable),
+        (Reply(302, headers={"Location": "/v2/other"}), errors.ApiframeError, lambda e: True),
     ],
-    ids=["400", "401", "403", "402", "404", "409"],
+    ids=["400", "401", "403", "402", "404", "409", "422", "302"],
 )
 async def test_errors_map_and_are_not_retried(
     scripted: Scripted, scripted_client: ApiframeClient, reply: Reply, error: type, check
@@ -268,3 +270,59 @@ async def test_secret_never_in_repr_errors_or_logs(
         seen.append(str(caught.value))
         seen.append(repr(caught.value))
     assert KEY not in "".join(seen) + caplog.text
+
+
+async def _other_host(scripted_replies: list[Reply]) -> tuple[Scripted, TestServer]:
+    """A second scripted server, standing for a host other than the API's."""
+    other = Scripted(replies=scripted_replies)
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", other.handle)
+    server = TestServer(app, host="localhost")  # another origin than 127.0.0.1
+    await server.start_server()
+    other.url = str(server.make_url("")).rstrip("/")
+    return other, server
+
+
+async def test_api_redirects_are_not_followed_with_the_key(
+    scripted: Scripted, scripted_client: ApiframeClient
+) -> None:
+    other, server = await _other_host([Reply(200, {"id": "x"})])
+    try:
+        scripted.replies = [Reply(302, headers={"Location": f"{other.url}/steal"})]
+        with pytest.raises(errors.ApiframeError, match="302"):
+            await scripted_client.me()
+        assert other.seen == []
+    finally:
+        await server.close()
+
+
+async def test_download_redirect_drops_the_key_on_another_host(
+    scripted: Scripted, scripted_client: ApiframeClient
+) -> None:
+    """A result on the API's host that redirects to a CDN: the key is sent to the API only."""
+    other, server = await _other_host(
+        [Reply(200, raw=b"img", headers={"Content-Type": "image/png"})]
+    )
+    try:
+        scripted.replies = [Reply(302, headers={"Location": f"{other.url}/cdn/a.png"})]
+        downloaded = await scripted_client.download(f"{scripted.url}/v2/results/a.png")
+        assert downloaded.data == b"img"
+        assert scripted.seen[0]["headers"].get("X-API-Key") == KEY
+        assert "X-API-Key" not in other.seen[0]["headers"]
+    finally:
+        await server.close()
+
+
+async def test_download_retries_server_errors_and_treats_403_as_expired(
+    scripted: Scripted, scripted_client: ApiframeClient
+) -> None:
+    scripted.replies = [
+        Reply(500, {"error": "blip"}),
+        Reply(200, raw=b"img", headers={"Content-Type": "image/png"}),
+    ]
+    assert (await scripted_client.download(f"{scripted.url}/cdn/a.png")).data == b"img"
+    assert len(scripted.seen) == 2
+    # An expired signed CDN link answers 403: the image is gone, the key is not at fault.
+    scripted.replies = [Reply(403, raw=b"<Error>AccessDenied</Error>")]
+    with pytest.raises(errors.NotFound, match="expired"):
+        await scripted_client.download(f"{scripted.url}/cdn/b.png")
