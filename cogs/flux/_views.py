@@ -15,7 +15,7 @@ from bot.jobs.options import GenerationOptions
 from bot.jobs.service import CancelOutcome
 from cogs import audit
 from cogs.flux import _render
-from cogs.flux._gate import start_job
+from cogs.flux._gate import refuse_after_defer, start_job
 
 if TYPE_CHECKING:
     from bot.app import FluxBot
@@ -45,6 +45,7 @@ NOT_YOURS_TO_CANCEL = (
     "Only the member who asked for this image, or a moderator who can manage messages here, "
     "can cancel it."
 )
+GONE = "I can't find that image's settings any more."
 NOT_YOURS = (
     "Only the member who asked for this image, or a moderator who can manage messages here, "
     "can delete it."
@@ -63,16 +64,22 @@ def _image_url(interaction: discord.Interaction[FluxBot]) -> str | None:
     return None
 
 
+def _private(interaction: discord.Interaction[FluxBot]) -> bool:
+    """Whether the clicked message is private: its children are private too."""
+    message = interaction.message
+    return bool(message is not None and message.flags.ephemeral)
+
+
 async def start_child(
     interaction: discord.Interaction[FluxBot],
+    callback: discord.InteractionCallbackResponse[FluxBot] | None,
     parent: JobRecord,
     *,
     source: str,
     prompt: str | None = None,
     **changes: Any,
 ) -> None:
-    """Start a new job derived from `parent`, owned by whoever clicked."""
-    callback = await interaction.response.defer(thinking=True, ephemeral=parent.ephemeral)
+    """Start a new job derived from `parent`, owned by whoever clicked (already deferred)."""
     params = {**parent.params, **changes}
     options = GenerationOptions.model_validate({k: v for k, v in params.items() if v is not None})
     # The same policy as /flux: a button is no way around a limit or a prompt rule.
@@ -103,7 +110,8 @@ class EditPromptModal(ui.Modal, title="Edit the prompt"):
         if not text:
             await interaction.response.send_message("The prompt can't be empty.", ephemeral=True)
             return
-        await start_child(interaction, self.parent, source="edit", prompt=text)
+        callback = await interaction.response.defer(thinking=True, ephemeral=self.parent.ephemeral)
+        await start_child(interaction, callback, self.parent, source="edit", prompt=text)
 
 
 class JobButton(
@@ -133,52 +141,64 @@ class JobButton(
         return cls(match["action"], match["job"])
 
     async def callback(self, interaction: discord.Interaction[FluxBot]) -> None:  # type: ignore[override]
-        parent = await interaction.client.store.get(self.job_id)
+        store = interaction.client.store
+        if self.action == "edit":
+            # A modal must be the first answer to the click, and it shows the old prompt.
+            parent = await store.get(self.job_id)
+            if parent is None:
+                await interaction.response.send_message(GONE, ephemeral=True)
+                return
+            await interaction.response.send_modal(EditPromptModal(parent))
+            return
+        if self.action == "delete":
+            await delete_result(interaction, self.job_id)
+            return
+        # Acknowledge before touching the database (Discord's 3 s rule).
+        private = _private(interaction)
+        callback = await interaction.response.defer(thinking=True, ephemeral=private)
+        parent = await store.get(self.job_id)
         if parent is None:
-            await interaction.response.send_message(
-                "I can't find that image's settings any more.", ephemeral=True
-            )
+            await refuse_after_defer(interaction, GONE, private)
             return
         reference = _image_url(interaction) or parent.params.get("reference_url")
         if self.action == "reroll":
-            await start_child(interaction, parent, source="reroll", seed=_new_seed())
+            await start_child(interaction, callback, parent, source="reroll", seed=_new_seed())
         elif self.action == "vary":
             await start_child(
                 interaction,
+                callback,
                 parent,
                 source="vary",
                 seed=_new_seed(),
                 reference_url=reference,
                 strength=VARY_STRENGTH,
             )
-        elif self.action == "upscale":
-            if parent.params.get("resolution") == "4MP":
-                await interaction.response.send_message(
-                    "This image is already at the largest size (4 MP).", ephemeral=True
-                )
-                return
+        elif parent.params.get("resolution") == "4MP":
+            await refuse_after_defer(
+                interaction, "This image is already at the largest size (4 MP).", private
+            )
+        else:
             await start_child(
                 interaction,
+                callback,
                 parent,
                 source="upscale",
                 resolution="4MP",
                 reference_url=reference,
                 strength=UPSCALE_STRENGTH,
             )
-        elif self.action == "delete":
-            await delete_result(interaction, parent)
-        else:
-            # A modal must be the first answer to the click.
-            await interaction.response.send_modal(EditPromptModal(parent))
 
 
-async def delete_result(interaction: discord.Interaction[FluxBot], job: JobRecord) -> None:
+async def delete_result(interaction: discord.Interaction[FluxBot], job_id: str) -> None:
     """Remove the posted image. The job stays on record: it was made and paid for."""
-    permissions = interaction.permissions
-    if interaction.user.id != job.user_id and not permissions.manage_messages:
-        await interaction.response.send_message(NOT_YOURS, ephemeral=True)
-        return
     await interaction.response.defer()  # the message the button is on becomes "@original"
+    job = await interaction.client.store.get(job_id)
+    if job is None:
+        await interaction.followup.send(GONE, ephemeral=True)
+        return
+    if interaction.user.id != job.user_id and not interaction.permissions.manage_messages:
+        await interaction.followup.send(NOT_YOURS, ephemeral=True)
+        return
     try:
         await interaction.delete_original_response()
     except discord.NotFound:
@@ -219,20 +239,19 @@ class CancelButton(ui.DynamicItem[ui.Button[Any]], template=rf"flux:cancel:{JOB_
 
     async def callback(self, interaction: discord.Interaction[FluxBot]) -> None:  # type: ignore[override]
         bot = interaction.client
+        await interaction.response.defer()  # first: the message the button is on is "@original"
         job = await bot.store.get(self.job_id)
         if job is None:
-            await interaction.response.send_message(
-                CANCEL_ANSWERS[CancelOutcome.UNKNOWN], ephemeral=True
-            )
+            await interaction.followup.send(CANCEL_ANSWERS[CancelOutcome.UNKNOWN], ephemeral=True)
             return
         if interaction.user.id != job.user_id and not interaction.permissions.manage_messages:
-            await interaction.response.send_message(NOT_YOURS_TO_CANCEL, ephemeral=True)
+            await interaction.followup.send(NOT_YOURS_TO_CANCEL, ephemeral=True)
             return
         outcome = await bot.jobs.cancel_waiting(job.id, by_user_id=interaction.user.id)
         if outcome is not CancelOutcome.CANCELLED:
-            await interaction.response.send_message(CANCEL_ANSWERS[outcome], ephemeral=True)
+            await interaction.followup.send(CANCEL_ANSWERS[outcome], ephemeral=True)
             return
-        await interaction.response.edit_message(
+        await interaction.edit_original_response(
             embed=_render.cancelled_embed(job.prompt, job.id, by_user_id=interaction.user.id),
             view=None,
         )

@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from bot.apiframe.sandbox import Outcome
-from tests.conftest import ApiframeSandbox
+from tests.conftest import ApiframeSandbox, RunningBot
 from tests.discord_standin import LocalDiscord
 from tests.discord_standin.state import Message
 
@@ -267,3 +267,31 @@ async def test_vary_upscale_and_edit_prompt_buttons(
     assert upscaled["fluxParams"]["seed"] == 9
     assert rewritten["prompt"] == "a boat at night"
     assert rewritten["fluxParams"]["seed"] == 9
+
+
+async def test_buttons_keep_working_after_a_restart(
+    bot_runner: RunningBot, discord_standin: LocalDiscord, apiframe: ApiframeSandbox
+) -> None:
+    """The buttons hold only the job id: a new process (no view in memory) still answers."""
+    await bot_runner.start()
+    first = await discord_standin.invoke("flux", options={"prompt": "a lantern", "seed": 3})
+    image = await first.wait_original(done, timeout=20)
+    await bot_runner.stop()
+    await bot_runner.start()
+    reroll = next(c for c in image.custom_ids() if c.startswith("flux:reroll:"))
+    again = await discord_standin.click(image, reroll, user="bob")
+    assert (await again.wait_original(done, timeout=20)).attachments
+    assert [b["prompt"] for b in submitted(apiframe)] == ["a lantern", "a lantern"]
+
+
+async def test_a_private_image_rerolls_privately(
+    bot: object, discord_standin: LocalDiscord, apiframe: ApiframeSandbox
+) -> None:
+    first = await discord_standin.invoke("flux", options={"prompt": "my secret", "private": True})
+    image = await first.wait_original(done, timeout=20)
+    assert image.ephemeral
+    reroll = next(c for c in image.custom_ids() if c.startswith("flux:reroll:"))
+    again = await discord_standin.click(image, reroll)
+    final = await again.wait_original(done, timeout=20)
+    assert final.ephemeral
+    assert all(e.ephemeral for e in discord_standin.server.timeline if e.message_id == final.id)

@@ -502,7 +502,9 @@ async def test_delete_button_is_for_the_asker_and_moderators(
         return next(c for c in message.custom_ids() if c.startswith("flux:delete:"))
 
     refused = await standin.click(images[0], delete_id(images[0]), user="bob")
-    notice = await refused.wait_original(lambda m: bool(m.content), timeout=5)
+    # The click is acknowledged first; the refusal follows, privately.
+    await standin.wait_for(lambda: bool(refused.followups), timeout=5)
+    notice = refused.followups[0]
     assert notice.ephemeral
     assert "Only the member who asked" in notice.content
     assert not standin.server.messages[images[0].id].deleted

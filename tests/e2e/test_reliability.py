@@ -323,7 +323,9 @@ async def test_waiting_job_can_be_cancelled_before_it_is_paid(
     assert cancel is not None
 
     refused = await standin.click(queued, cancel, user="bob")
-    notice = await refused.wait_original(lambda m: bool(m.content), timeout=5)
+    # The click is acknowledged first; the refusal follows, privately.
+    await standin.wait_for(lambda: bool(refused.followups), timeout=5)
+    notice = refused.followups[0]
     assert notice.ephemeral
     assert "Only the member who asked" in notice.content
     await standin.click(queued, cancel, user="alice")
