@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 
+from bot.jobs.failures import Failure
 from bot.moderation.gate import Refusal
 from bot.storage.jobs import JobRecord
 
@@ -112,6 +113,18 @@ def change_entry(
     lines = [f"**{name}**: {before} → {after}" for name, before, after in changes]
     embed.description = clip("\n".join(lines) or "no change", 3000)
     embed.add_field(name="By", value=f"<@{user_id}>")
+    return embed
+
+
+def failure_entry(job: JobRecord, failure: Failure, *, when: datetime) -> discord.Embed:
+    """A failure the admins must act on (credits, the API key), with the numbers."""
+    embed = discord.Embed(
+        title=f"Image generation failed: {failure.kind.value}", colour=COLOUR_BUDGET, timestamp=when
+    )
+    embed.description = clip(failure.admin_detail, 1000)
+    embed.add_field(name="Member", value=f"<@{job.user_id}>")
+    embed.add_field(name="Channel", value=f"<#{job.channel_id}>")
+    embed.set_footer(text=f"job {job.id} · not counted")
     return embed
 
 

@@ -36,6 +36,7 @@ POLLED = {"queued", "processing"}
 # After the hard timeout a job is still checked now and then: if Apiframe finishes (and so
 # charges) it later, the image is delivered anyway. Results are kept about a day.
 LATE_WINDOW_SECONDS = 24 * 3600
+FRONT_OF_LINE = 20  # places up to here are edited as they change; further back, shown once
 
 
 def utcnow() -> datetime:
@@ -87,6 +88,7 @@ class JobDriver:
         self._steps: set[asyncio.Task[None]] = set()
         self._busy: set[str] = set()
         self._positions: dict[str, int] = {}  # queue place last shown to each waiting member
+        self._position_edits: asyncio.Task[None] | None = None
         self._expected = config.expected_seconds
         self._stopping = False
 
@@ -110,6 +112,8 @@ class JobDriver:
                 await asyncio.wait_for(asyncio.shield(self._task), timeout=grace)
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
+        if self._position_edits is not None:
+            await asyncio.gather(self._position_edits, return_exceptions=True)
         if self._steps:
             await asyncio.wait(list(self._steps), timeout=grace)
         for step in list(self._steps):
@@ -212,20 +216,35 @@ class JobDriver:
             )
             if claimed is not None:
                 self._spawn(claimed, self._guarded(claimed, self._submit))
-        # Everyone still waiting sees their place in line, edited only when it changes.
+        # Everyone still waiting sees their place in line: once at first, then whenever it
+        # changes near the front. The edits run beside the loop, so a long line never holds
+        # up polls and deliveries; a pass that finds them still running leaves them be.
+        if self._position_edits is not None and not self._position_edits.done():
+            return
         chosen_ids = {c.job_id for c in chosen}
         records = {j.id: j for j in waiting}
+        edits: list[tuple[JobRecord, int]] = []
         position = 0
         for entry in ordered:
             if entry.job_id in chosen_ids:
                 self._positions.pop(entry.job_id, None)
                 continue
             position += 1
-            if self._positions.get(entry.job_id) == position:
-                continue
-            record = records[entry.job_id]
-            if await self._progress(record, self._waiting_progress(record, position)):
-                self._positions[entry.job_id] = position
+            shown = self._positions.get(entry.job_id)
+            if shown is None or (shown != position and position <= FRONT_OF_LINE):
+                edits.append((records[entry.job_id], position))
+        if edits:
+            self._position_edits = asyncio.create_task(self._show_positions(edits))
+
+    async def _show_positions(self, edits: list[tuple[JobRecord, int]]) -> None:
+        for record, position in edits:
+            if self._stopping:
+                return
+            try:
+                if await self._progress(record, self._waiting_progress(record, position)):
+                    self._positions[record.id] = position
+            except Exception:
+                log.exception("job %s: queue place not shown", record.id)
 
     def _waiting_progress(self, job: JobRecord, position: int) -> Progress:
         per_slot = self._expected / max(1, self.config.max_in_flight)

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import io
 import logging
+import time
 from typing import Any
 
 import discord
 from discord.ext import commands
 
 from bot.images import FittedImage
-from bot.jobs.failures import Failure
+from bot.jobs.failures import Failure, FailureKind
 from bot.jobs.presenter import DeliveryError, Progress, Route, Stage
 from bot.storage.jobs import JobRecord
 from cogs import audit, budget
@@ -18,6 +19,10 @@ from cogs.flux import _render
 from cogs.flux._views import cancel_view, result_view
 
 log = logging.getLogger(__name__)
+
+ADMIN_FAILURES = (FailureKind.CREDITS, FailureKind.AUTH)
+ADMIN_NOTICE_SECONDS = 600.0
+_admin_notices: dict[tuple[int | None, FailureKind], float] = {}
 
 
 def _as_delivery_error(exc: discord.HTTPException) -> DeliveryError:
@@ -145,6 +150,18 @@ class DiscordPresenter:
             raise _as_delivery_error(exc) from exc
         return message.id
 
+    async def _tell_admins(self, job: JobRecord, failure: Failure) -> None:
+        """The audit channel hears of an empty account or a bad key, once per guild and kind
+        every ADMIN_NOTICE_SECONDS: every job fails the same way until it is fixed."""
+        now = time.monotonic()
+        key = (job.guild_id, failure.kind)
+        if now - _admin_notices.get(key, -ADMIN_NOTICE_SECONDS) < ADMIN_NOTICE_SECONDS:
+            return
+        _admin_notices[key] = now
+        bot: Any = self.bot
+        entry = audit.failure_entry(job, failure, when=discord.utils.utcnow())
+        await bot.audit.record(job.guild_id, entry)
+
     async def delivered(self, job: JobRecord) -> None:
         """Audit entry for the image, then the budget announcements it may trigger."""
         bot: Any = self.bot
@@ -153,6 +170,8 @@ class DiscordPresenter:
             await budget.announce(bot, job.guild_id)
 
     async def show_failure(self, job: JobRecord, failure: Failure, route: Route) -> None:
+        if failure.kind in ADMIN_FAILURES:
+            await self._tell_admins(job, failure)
         embed = _render.failure_embed(job.prompt, failure, job.id)
         if route is Route.INTERACTION:
             await self._edit(job, embed, attachments=[], view=None)

@@ -549,3 +549,23 @@ async def test_threads_follow_their_channel_unless_told_not_to(
     # Not following its channel, a thread can be listed itself.
     await admin(standin, "channel allow", channel=art_thread)
     await generated(standin, "a sketchbook", channel=art_thread)
+
+
+async def test_out_of_credits_reaches_the_audit_channel_once(
+    bot_runner: RunningBot, discord_standin: LocalDiscord, apiframe: ApiframeSandbox, staff: Any
+) -> None:
+    """Members are told the admins know; the audit channel gets the numbers, once while every
+    job fails the same way."""
+    await bot_runner.start()
+    standin = discord_standin
+    await admin(standin, "audit-channel", channel=standin.art)
+    apiframe.sandbox.config.credits = 1
+    for prompt in ("first try", "second try"):
+        handle, _ = await flux(standin, prompt)
+        final = await handle.wait_original(done, timeout=20)
+        assert "admins have been told" in final.embeds[0]["description"]
+    entry = await wait_audit(standin, "Image generation failed: credits")
+    assert "has 1" in entry["description"]
+    await asyncio.sleep(0.5)  # past an audit flush
+    failures = [e for e in audit_embeds(standin) if "failed" in e.get("title", "")]
+    assert len(failures) == 1
