@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import io
-import warnings
 from dataclasses import dataclass
 
 from PIL import Image, UnidentifiedImageError
@@ -46,18 +45,15 @@ class FittedImage:
 
 
 def _open(data: bytes) -> Image.Image:
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", Image.DecompressionBombWarning)
-        try:
-            image = Image.open(io.BytesIO(data))
-        except (
-            UnidentifiedImageError,
-            Image.DecompressionBombError,
-            Image.DecompressionBombWarning,
-        ):
-            raise ImageProblem("that file is not an image I can read") from None
-        except OSError:
-            raise ImageProblem("that image file is damaged") from None
+    # Opening reads only the header; the pixel cap below refuses a bomb before any decoding.
+    # (No warnings.catch_warnings() here: it changes process-wide state, and this runs in
+    # threads beside other Pillow work.)
+    try:
+        image = Image.open(io.BytesIO(data))
+    except (UnidentifiedImageError, Image.DecompressionBombError):
+        raise ImageProblem("that file is not an image I can read") from None
+    except OSError:
+        raise ImageProblem("that image file is damaged") from None
     if image.width * image.height > MAX_PIXELS:
         raise ImageProblem("that image has too many pixels")
     return image

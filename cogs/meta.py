@@ -34,7 +34,7 @@ class Meta(commands.Cog):
     def __init__(self, bot: FluxBot) -> None:
         self.bot = bot
 
-    @app_commands.command(name="flux-help", description=_T("How to use the image bot"))
+    @app_commands.command(name=_T("flux-help"), description=_T("How to use the image bot"))
     async def flux_help(self, interaction: discord.Interaction[FluxBot]) -> None:
         embed = discord.Embed(title="FLUX.2 [max] image bot", description=HELP)
         embed.add_field(name="Privacy", value=PRIVACY, inline=False)

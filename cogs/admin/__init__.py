@@ -22,6 +22,7 @@ from bot.moderation.prompts import normalize, validate_pattern
 from bot.storage.guilds import PolicyRefused
 from cogs import audit
 from cogs.admin import _format
+from cogs.i18n import names
 
 if TYPE_CHECKING:
     from bot.app import FluxBot
@@ -109,15 +110,19 @@ admin_only = app_commands.check(_is_admin)
 
 @app_commands.guild_only()
 @app_commands.default_permissions(manage_guild=True)
-class Admin(commands.GroupCog, group_name="flux-admin", group_description="Set up the image bot"):
+class Admin(
+    commands.GroupCog, group_name=_T("flux-admin"), group_description=_T("Set up the image bot")
+):
     """Every subcommand answers privately with what changed and writes it to the audit log."""
 
-    channel = app_commands.Group(name="channel", description=_T("Where members may generate"))
-    role = app_commands.Group(name="role", description=_T("Which roles may generate"))
-    tier = app_commands.Group(name="tier", description=_T("More generous limits for a role"))
-    rule = app_commands.Group(name="rule", description=_T("Blocked words and patterns"))
-    adult = app_commands.Group(name="adult", description=_T("Adult content policy"))
-    manager = app_commands.Group(name="manager", description=_T("Roles that may use /flux-admin"))
+    channel = app_commands.Group(name=_T("channel"), description=_T("Where members may generate"))
+    role = app_commands.Group(name=_T("role"), description=_T("Which roles may generate"))
+    tier = app_commands.Group(name=_T("tier"), description=_T("More generous limits for a role"))
+    rule = app_commands.Group(name=_T("rule"), description=_T("Blocked words and patterns"))
+    adult = app_commands.Group(name=_T("adult"), description=_T("Adult content policy"))
+    manager = app_commands.Group(
+        name=_T("manager"), description=_T("Roles that may use /flux-admin")
+    )
 
     def __init__(self, bot: FluxBot) -> None:
         self.bot = bot
@@ -171,7 +176,7 @@ class Admin(commands.GroupCog, group_name="flux-admin", group_description="Set u
 
     # --- show -------------------------------------------------------------------------
 
-    @app_commands.command(name="show", description=_T("Show the settings in force"))
+    @app_commands.command(name=_T("show"), description=_T("Show the settings in force"))
     @manager_only
     async def show(self, interaction: discord.Interaction[FluxBot]) -> None:
         policy = await self.bot.guild_policy(interaction.guild_id)
@@ -183,7 +188,8 @@ class Admin(commands.GroupCog, group_name="flux-admin", group_description="Set u
 
     # --- where ------------------------------------------------------------------------
 
-    @channel.command(name="allow", description=_T("Allow generating in a channel"))
+    @channel.command(name=_T("allow"), description=_T("Allow generating in a channel"))
+    @app_commands.rename(**names("channel"))
     @manager_only
     async def channel_allow(
         self, interaction: discord.Interaction[FluxBot], channel: GenerateIn
@@ -194,7 +200,8 @@ class Admin(commands.GroupCog, group_name="flux-admin", group_description="Set u
             lambda old: old if channel.id in old else (*old, channel.id),
         )
 
-    @channel.command(name="remove", description=_T("Stop generating in a channel"))
+    @channel.command(name=_T("remove"), description=_T("Stop generating in a channel"))
+    @app_commands.rename(**names("channel"))
     @manager_only
     async def channel_remove(
         self, interaction: discord.Interaction[FluxBot], channel: GenerateIn
@@ -203,12 +210,13 @@ class Admin(commands.GroupCog, group_name="flux-admin", group_description="Set u
             interaction, "allowed_channels", lambda old: tuple(c for c in old if c != channel.id)
         )
 
-    @channel.command(name="everywhere", description=_T("Allow generating in every channel"))
+    @channel.command(name=_T("everywhere"), description=_T("Allow generating in every channel"))
     @manager_only
     async def channel_everywhere(self, interaction: discord.Interaction[FluxBot]) -> None:
         await self._change(interaction, allowed_channels=())
 
-    @channel.command(name="threads", description=_T("Whether threads follow their channel"))
+    @channel.command(name=_T("threads"), description=_T("Whether threads follow their channel"))
+    @app_commands.rename(**names("inherit"))
     @app_commands.describe(inherit=_T("On: a thread is allowed when its channel is"))
     @manager_only
     async def channel_threads(
@@ -218,7 +226,8 @@ class Admin(commands.GroupCog, group_name="flux-admin", group_description="Set u
 
     # --- who --------------------------------------------------------------------------
 
-    @role.command(name="allow", description=_T("Let members with this role generate"))
+    @role.command(name=_T("allow"), description=_T("Let members with this role generate"))
+    @app_commands.rename(**names("role"))
     @manager_only
     async def role_allow(
         self, interaction: discord.Interaction[FluxBot], role: discord.Role
@@ -227,7 +236,8 @@ class Admin(commands.GroupCog, group_name="flux-admin", group_description="Set u
             interaction, "allowed_roles", lambda old: old if role.id in old else (*old, role.id)
         )
 
-    @role.command(name="remove", description=_T("Remove a role from the allowed roles"))
+    @role.command(name=_T("remove"), description=_T("Remove a role from the allowed roles"))
+    @app_commands.rename(**names("role"))
     @manager_only
     async def role_remove(
         self, interaction: discord.Interaction[FluxBot], role: discord.Role
@@ -236,12 +246,13 @@ class Admin(commands.GroupCog, group_name="flux-admin", group_description="Set u
             interaction, "allowed_roles", lambda old: tuple(r for r in old if r != role.id)
         )
 
-    @role.command(name="everyone", description=_T("Let every member generate"))
+    @role.command(name=_T("everyone"), description=_T("Let every member generate"))
     @manager_only
     async def role_everyone(self, interaction: discord.Interaction[FluxBot]) -> None:
         await self._change(interaction, allowed_roles=())
 
-    @app_commands.command(name="ban", description=_T("Stop a member from generating"))
+    @app_commands.command(name=_T("ban"), description=_T("Stop a member from generating"))
+    @app_commands.rename(**names("member", "reason"))
     @app_commands.describe(reason=_T("Shown to the member when they try"))
     @manager_only
     async def ban(
@@ -252,7 +263,8 @@ class Admin(commands.GroupCog, group_name="flux-admin", group_description="Set u
     ) -> None:
         await self._update(interaction, "banned", lambda old: {**old, member.id: reason})
 
-    @app_commands.command(name="unban", description=_T("Let a banned member generate again"))
+    @app_commands.command(name=_T("unban"), description=_T("Let a banned member generate again"))
+    @app_commands.rename(**names("member"))
     @manager_only
     async def unban(
         self, interaction: discord.Interaction[FluxBot], member: discord.Member
@@ -263,7 +275,8 @@ class Admin(commands.GroupCog, group_name="flux-admin", group_description="Set u
 
     # --- how much ---------------------------------------------------------------------
 
-    @app_commands.command(name="limits", description=_T("Limits for every member"))
+    @app_commands.command(name=_T("limits"), description=_T("Limits for every member"))
+    @app_commands.rename(**names("daily", "monthly", "cooldown", "in_flight"))
     @app_commands.describe(
         daily=_T("Images per member per day (0 means no limit)"),
         monthly=_T("Images per member per month (0 means no limit)"),
@@ -293,7 +306,10 @@ class Admin(commands.GroupCog, group_name="flux-admin", group_description="Set u
             return
         await self._change(interaction, **changes)
 
-    @tier.command(name="set", description=_T("Set a role's limits (the most generous role wins)"))
+    @tier.command(
+        name=_T("set"), description=_T("Set a role's limits (the most generous role wins)")
+    )
+    @app_commands.rename(**names("role", "daily", "monthly", "max_resolution"))
     @app_commands.describe(
         daily=_T("Images per day (0 means no limit; leave out for everyone's)"),
         monthly=_T("Images per month (0 means no limit; leave out for everyone's)"),
@@ -319,7 +335,8 @@ class Admin(commands.GroupCog, group_name="flux-admin", group_description="Set u
             interaction, "tiers", lambda old: (*(t for t in old if t.role_id != role.id), tier)
         )
 
-    @tier.command(name="remove", description=_T("Remove a role's tier"))
+    @tier.command(name=_T("remove"), description=_T("Remove a role's tier"))
+    @app_commands.rename(**names("role"))
     @manager_only
     async def tier_remove(
         self, interaction: discord.Interaction[FluxBot], role: discord.Role
@@ -330,7 +347,8 @@ class Admin(commands.GroupCog, group_name="flux-admin", group_description="Set u
 
     # --- how big and what -------------------------------------------------------------
 
-    @app_commands.command(name="features", description=_T("Sizes and options members may use"))
+    @app_commands.command(name=_T("features"), description=_T("Sizes and options members may use"))
+    @app_commands.rename(**names("max_resolution", "reference_images", "upsampling"))
     @app_commands.describe(
         max_resolution=_T("Largest resolution for everyone (role tiers can allow more)"),
         reference_images=_T("Whether members may attach a reference image"),
@@ -359,7 +377,8 @@ class Admin(commands.GroupCog, group_name="flux-admin", group_description="Set u
 
     # --- spend ------------------------------------------------------------------------
 
-    @app_commands.command(name="budget", description=_T("Monthly spending limit in credits"))
+    @app_commands.command(name=_T("budget"), description=_T("Monthly spending limit in credits"))
+    @app_commands.rename(**names("credits", "warn_percent"))
     @app_commands.describe(
         credits=_T("Apiframe credits per month (0 means no budget)"),
         warn_percent=_T("Warn the audit channel at this percentage"),
@@ -383,7 +402,8 @@ class Admin(commands.GroupCog, group_name="flux-admin", group_description="Set u
 
     # --- prompt rules -----------------------------------------------------------------
 
-    @rule.command(name="add", description=_T("Block a word, phrase or pattern in prompts"))
+    @rule.command(name=_T("add"), description=_T("Block a word, phrase or pattern in prompts"))
+    @app_commands.rename(**names("kind", "text"))
     @app_commands.describe(
         kind=_T("A word or phrase (obfuscation-resistant), or a regular expression"),
         text=_T("The word, phrase or pattern"),
@@ -416,7 +436,8 @@ class Admin(commands.GroupCog, group_name="flux-admin", group_description="Set u
             return
         await self._update(interaction, "blocked_words", lambda old: _added(old, word, MAX_WORDS))
 
-    @rule.command(name="remove", description=_T("Unblock a word, phrase or pattern"))
+    @rule.command(name=_T("remove"), description=_T("Unblock a word, phrase or pattern"))
+    @app_commands.rename(**names("text"))
     @manager_only
     async def rule_remove(
         self, interaction: discord.Interaction[FluxBot], text: app_commands.Range[str, 1, MAX_TERM]
@@ -432,7 +453,7 @@ class Admin(commands.GroupCog, group_name="flux-admin", group_description="Set u
 
         await self._edit(interaction, edit)
 
-    @rule.command(name="list", description=_T("List the blocked words and patterns"))
+    @rule.command(name=_T("list"), description=_T("List the blocked words and patterns"))
     @manager_only
     async def rule_list(self, interaction: discord.Interaction[FluxBot]) -> None:
         policy = await self.bot.guild_policy(interaction.guild_id)
@@ -447,13 +468,17 @@ class Admin(commands.GroupCog, group_name="flux-admin", group_description="Set u
 
     # --- adult content ----------------------------------------------------------------
 
-    @adult.command(name="allow", description=_T("Allow adult prompts in age-restricted channels"))
+    @adult.command(
+        name=_T("allow"), description=_T("Allow adult prompts in age-restricted channels")
+    )
+    @app_commands.rename(**names("enabled"))
     @app_commands.describe(enabled=_T("Off: adult prompts are refused everywhere"))
     @manager_only
     async def adult_allow(self, interaction: discord.Interaction[FluxBot], enabled: bool) -> None:
         await self._change(interaction, adult_allowed=enabled)
 
-    @adult.command(name="add-term", description=_T("Treat a word as adult content"))
+    @adult.command(name=_T("add-term"), description=_T("Treat a word as adult content"))
+    @app_commands.rename(**names("term"))
     @manager_only
     async def adult_add(
         self, interaction: discord.Interaction[FluxBot], term: app_commands.Range[str, 1, MAX_TERM]
@@ -464,7 +489,8 @@ class Admin(commands.GroupCog, group_name="flux-admin", group_description="Set u
             return
         await self._update(interaction, "adult_terms", lambda old: _added(old, word, MAX_WORDS))
 
-    @adult.command(name="remove-term", description=_T("Stop treating a word as adult content"))
+    @adult.command(name=_T("remove-term"), description=_T("Stop treating a word as adult content"))
+    @app_commands.rename(**names("term"))
     @manager_only
     async def adult_remove(
         self, interaction: discord.Interaction[FluxBot], term: app_commands.Range[str, 1, MAX_TERM]
@@ -476,7 +502,8 @@ class Admin(commands.GroupCog, group_name="flux-admin", group_description="Set u
 
     # --- audit and managers -----------------------------------------------------------
 
-    @app_commands.command(name="audit-channel", description=_T("Where the audit log goes"))
+    @app_commands.command(name=_T("audit-channel"), description=_T("Where the audit log goes"))
+    @app_commands.rename(**names("channel"))
     @app_commands.describe(channel=_T("Leave out to turn the audit log off"))
     @manager_only
     async def audit_channel(
@@ -498,7 +525,8 @@ class Admin(commands.GroupCog, group_name="flux-admin", group_description="Set u
                 return
         await self._change(interaction, audit_channel_id=channel.id if channel else None)
 
-    @manager.command(name="add", description=_T("Let a role use /flux-admin"))
+    @manager.command(name=_T("add"), description=_T("Let a role use /flux-admin"))
+    @app_commands.rename(**names("role"))
     @admin_only
     async def manager_add(
         self, interaction: discord.Interaction[FluxBot], role: discord.Role
@@ -507,7 +535,8 @@ class Admin(commands.GroupCog, group_name="flux-admin", group_description="Set u
             interaction, "manager_roles", lambda old: old if role.id in old else (*old, role.id)
         )
 
-    @manager.command(name="remove", description=_T("Stop a role using /flux-admin"))
+    @manager.command(name=_T("remove"), description=_T("Stop a role using /flux-admin"))
+    @app_commands.rename(**names("role"))
     @admin_only
     async def manager_remove(
         self, interaction: discord.Interaction[FluxBot], role: discord.Role
@@ -516,7 +545,8 @@ class Admin(commands.GroupCog, group_name="flux-admin", group_description="Set u
             interaction, "manager_roles", lambda old: tuple(r for r in old if r != role.id)
         )
 
-    @app_commands.command(name="reset", description=_T("Forget every change: back to defaults"))
+    @app_commands.command(name=_T("reset"), description=_T("Forget every change: back to defaults"))
+    @app_commands.rename(**names("confirm"))
     @app_commands.describe(confirm=_T("Set to True to really reset"))
     @admin_only
     async def reset(self, interaction: discord.Interaction[FluxBot], confirm: bool) -> None:
@@ -531,7 +561,8 @@ class Admin(commands.GroupCog, group_name="flux-admin", group_description="Set u
 
     # --- usage ------------------------------------------------------------------------
 
-    @app_commands.command(name="usage", description=_T("Generations and credits per member"))
+    @app_commands.command(name=_T("usage"), description=_T("Generations and credits per member"))
+    @app_commands.rename(**names("period", "export"))
     @app_commands.describe(period=_T("Which period"), export=_T("Attach the full table as CSV"))
     @app_commands.choices(period=PERIOD_CHOICES)
     @manager_only
@@ -578,7 +609,7 @@ class Usage(commands.Cog):
     def __init__(self, bot: FluxBot) -> None:
         self.bot = bot
 
-    @app_commands.command(name="flux-usage", description=_T("Your images used and left"))
+    @app_commands.command(name=_T("flux-usage"), description=_T("Your images used and left"))
     async def flux_usage(self, interaction: discord.Interaction[FluxBot]) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
         now = discord.utils.utcnow()

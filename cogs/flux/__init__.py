@@ -21,6 +21,7 @@ from cogs.flux import _render
 from cogs.flux._gate import start_job
 from cogs.flux._presenter import DiscordPresenter
 from cogs.flux._views import CancelButton, JobButton
+from cogs.i18n import names
 
 if TYPE_CHECKING:
     from bot.app import FluxBot
@@ -96,7 +97,21 @@ class Flux(commands.Cog):
     def __init__(self, bot: FluxBot) -> None:
         self.bot = bot
 
-    @app_commands.command(name="flux", description=_T("Generate an image with FLUX.2 [max]"))
+    @app_commands.command(name=_T("flux"), description=_T("Generate an image with FLUX.2 [max]"))
+    @app_commands.rename(
+        **names(
+            "prompt",
+            "resolution",
+            "aspect_ratio",
+            "image",
+            "strength",
+            "format",
+            "quality",
+            "upsample",
+            "seed",
+            "private",
+        )
+    )
     @app_commands.describe(
         prompt=_T("What to draw (up to 2000 characters)"),
         resolution=_T("Image size in megapixels"),
@@ -171,7 +186,7 @@ class Flux(commands.Cog):
             )
 
     @app_commands.command(
-        name="flux-inbox", description=_T("Get your images that could not be posted earlier")
+        name=_T("flux-inbox"), description=_T("Get your images that could not be posted earlier")
     )
     async def flux_inbox(self, interaction: discord.Interaction[FluxBot]) -> None:
         await interaction.response.defer(thinking=True, ephemeral=True)

@@ -7,7 +7,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import discord
 import pytest
+from discord import app_commands
 
 from tests.conftest import BotProcess, RunningBot
 from tests.discord_standin import LocalDiscord
@@ -74,3 +76,41 @@ async def test_readme_documents_every_synced_command(
         if name not in documented or (sub and sub not in documented):
             missing.append(path)
     assert not missing, missing
+
+
+class Recorder(app_commands.Translator):
+    """Records every string offered for translation, and translates none."""
+
+    def __init__(self) -> None:
+        self.offered: set[str] = set()
+
+    async def translate(
+        self,
+        string: app_commands.locale_str,
+        locale: discord.Locale,
+        context: app_commands.TranslationContextTypes,
+    ) -> str | None:
+        self.offered.add(string.message)
+        return None
+
+
+def shown_strings(payload: dict[str, Any]) -> Iterator[str]:
+    """Every name, description and choice name a member sees in a command's payload."""
+    yield payload["name"]
+    if payload.get("description"):
+        yield payload["description"]
+    for choice in payload.get("choices", []):
+        yield choice["name"]
+    for option in payload.get("options", []):
+        yield from shown_strings(option)
+
+
+async def test_every_shown_string_reaches_a_translator(bot: Any) -> None:
+    """Names, descriptions and choices are `locale_str`: a Translator can localize them all."""
+    recorder = Recorder()
+    shown: set[str] = set()
+    for command in bot.tree.get_commands():
+        payload = await command.get_translated_payload(bot.tree, recorder)
+        shown.update(shown_strings(payload))
+    assert {"flux", "prompt", "flux-admin", "channel", "allow", "max_resolution"} <= shown
+    assert shown - recorder.offered == set()
