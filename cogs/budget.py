@@ -13,9 +13,10 @@ if TYPE_CHECKING:
     from bot.app import FluxBot
 
 
-async def announce(bot: FluxBot, guild_id: int, *, exhausted: bool = False) -> None:
+async def announce(bot: FluxBot, guild_id: int) -> None:
     """Post the warning or the stop notice if the guild's spend has crossed a line and it was
-    not announced yet this month. `exhausted`: a job was just refused for the budget."""
+    not announced yet this month. Stopped means not even the cheapest image fits any more; a
+    refusal while big jobs are reserved is not a stop."""
     policy = await bot.guild_policy(guild_id)
     budget = policy.monthly_budget
     if budget is None or policy.audit_channel_id is None:
@@ -24,7 +25,8 @@ async def announce(bot: FluxBot, guild_id: int, *, exhausted: bool = False) -> N
     spent = await bot.guild_store.guild_credits(guild_id, now)
     percent = 100 if budget == 0 else min(999, spent * 100 // budget)
     month = now.strftime("%Y-%m")
-    if (exhausted or percent >= 100) and await bot.guild_store.mark_budget(
+    stopped = budget - spent < max(1, bot.settings.credits_first_mp)
+    if stopped and await bot.guild_store.mark_budget(
         guild_id, month, "stopped"
     ):
         await bot.audit.record(

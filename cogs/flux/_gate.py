@@ -137,6 +137,6 @@ async def start_job(
         ),
     )
     if result.check is Check.BUDGET and interaction.guild_id:
-        await budget.announce(bot, interaction.guild_id, exhausted=True)
+        await budget.announce(bot, interaction.guild_id)
     await refuse_after_defer(interaction, describe_refusal(result), private)
     return None

@@ -412,6 +412,22 @@ async def test_budget_warning_then_stop(
     assert sum("70 % used" in t for t in titles) == 1
 
 
+async def test_a_job_too_big_for_what_is_left_is_no_budget_stop(
+    bot_runner: RunningBot, discord_standin: LocalDiscord, apiframe: ApiframeSandbox, staff: Any
+) -> None:
+    """With 14 of 21 credits left a 4 MP image (16) is refused, but smaller ones still fit:
+    the audit channel hears of no stop, and a 1 MP image goes through."""
+    await bot_runner.start()
+    standin = discord_standin
+    await admin(standin, "audit-channel", channel=standin.art)
+    await admin(standin, "budget", credits=21, warn_percent=100)
+    await generated(standin, resolution="1MP")
+    assert "budget" in await refused(standin, resolution="4MP", user="bob")
+    await generated(standin, resolution="1MP", user="bob")
+    await asyncio.sleep(0.5)
+    assert not [e for e in audit_embeds(standin) if "used up" in e.get("title", "")]
+
+
 async def test_usage_report_and_csv_export(
     bot_runner: RunningBot, discord_standin: LocalDiscord, apiframe: ApiframeSandbox, staff: Any
 ) -> None:
