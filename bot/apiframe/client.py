@@ -115,6 +115,10 @@ class ApiframeClient:
         self.base_url = base_url.rstrip("/")
         self._origin = URL(self.base_url).origin()
         self.timeout = aiohttp.ClientTimeout(total=timeout, sock_connect=min(10.0, timeout))
+        # A 4 MP PNG can take longer than `timeout` on a slow link: bound each read instead.
+        self._download_timeout = aiohttp.ClientTimeout(
+            total=None, sock_connect=min(10.0, timeout), sock_read=timeout
+        )
         self.max_download_bytes = max_download_bytes
         self.retry = retry or RetryPolicy()
         self._session = session
@@ -261,7 +265,10 @@ class ApiframeClient:
         origin (result URLs usually live on a CDN, and may redirect anywhere)."""
         for _ in range(MAX_REDIRECTS + 1):
             headers = {"X-API-Key": self.__api_key} if url.origin() == self._origin else {}
-            async with self.session.get(url, headers=headers, allow_redirects=False) as response:
+            get = self.session.get(
+                url, headers=headers, allow_redirects=False, timeout=self._download_timeout
+            )
+            async with get as response:
                 location = response.headers.get("Location")
                 if response.status in (301, 302, 303, 307, 308) and location:
                     url = url.join(URL(location))

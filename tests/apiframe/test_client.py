@@ -326,3 +326,30 @@ async def test_download_retries_server_errors_and_treats_403_as_expired(
     scripted.replies = [Reply(403, raw=b"<Error>AccessDenied</Error>")]
     with pytest.raises(errors.NotFound, match="expired"):
         await scripted_client.download(f"{scripted.url}/cdn/b.png")
+
+
+async def test_a_slow_but_steady_download_is_not_cut_off_by_the_request_timeout() -> None:
+    """A big result trickling in takes longer than one API call may; only a stall fails."""
+
+    async def trickle(request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse()
+        await response.prepare(request)
+        pause = 0.1 if request.path == "/steady" else 1.0
+        for _ in range(8):
+            await response.write(b"x" * 100)
+            await asyncio.sleep(pause)
+        await response.write_eof()
+        return response
+
+    app = web.Application()
+    app.router.add_get("/{kind}", trickle)
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    try:
+        async with ApiframeClient(KEY, "http://api.invalid", retry=FAST_RETRY, timeout=0.5) as c:
+            steady = await c.download(str(server.make_url("/steady")))
+            assert len(steady.data) == 800
+            with pytest.raises(errors.NetworkError, match="timed out"):
+                await c.download(str(server.make_url("/stalled")), max_bytes=10_000)
+    finally:
+        await server.close()
