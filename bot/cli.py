@@ -5,12 +5,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import random
 import sys
 import time
 import uuid
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+from pydantic import ValidationError
 
 from bot.apiframe.errors import ApiframeError, InsufficientCredits
 from bot.apiframe.models import (
@@ -24,10 +28,14 @@ from bot.apiframe.models import (
 from bot.config import Settings, SettingsError, load_settings
 from bot.logs import setup_logging
 
+if TYPE_CHECKING:
+    from bot.apiframe.client import ApiframeClient
+
 log = logging.getLogger(__name__)
 
 EXIT_FAILURE = 1
 EXIT_SETTINGS = 2
+EXIT_USAGE = 2  # refused before anything was sent (nothing paid)
 
 
 def _secrets(settings: Settings) -> list[str]:
@@ -137,12 +145,27 @@ def cmd_check(args: argparse.Namespace) -> int:
 # --- generate ----------------------------------------------------------------------------
 
 
-def _generate_request(args: argparse.Namespace) -> GenerateRequest:
+# The flag that sets each FluxParams field, so an error names what the user typed.
+_FLAGS = {
+    "resolution": "--resolution",
+    "aspect_ratio": "--aspect-ratio",
+    "image_prompt": "--image",
+    "image_prompt_strength": "--strength",
+    "input_images": "--image",
+    "output_format": "--format",
+    "output_quality": "--quality",
+    "prompt_upsampling": "--upsample",
+    "seed": "--seed",
+}
+
+
+def _generate_request(args: argparse.Namespace, settings: Settings) -> GenerateRequest:
     params = FluxParams(
-        resolution=args.resolution,
+        # As /flux does: without --resolution, DEFAULT_RESOLUTION.
+        resolution=args.resolution or settings.default_resolution,
         aspect_ratio=args.aspect_ratio,
         image_prompt=args.image,
-        image_prompt_strength=args.strength if args.image else None,
+        image_prompt_strength=args.strength,
         input_images=[args.image] if args.image else None,
         output_format=args.format,
         output_quality=args.quality,
@@ -152,12 +175,34 @@ def _generate_request(args: argparse.Namespace) -> GenerateRequest:
     return GenerateRequest(prompt=args.prompt, flux_params=params)
 
 
-async def _generate(settings: Settings, args: argparse.Namespace) -> int:
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+def _option_problem(exc: ValidationError) -> str:
+    first = exc.errors()[0]
+    field = str(first["loc"][0]) if first["loc"] else ""
+    where = f"option {_FLAGS[field]}" if field in _FLAGS else field or "options"
+    return f"invalid {where}: {first['msg'].removeprefix('Value error, ')}"
 
+
+def _output_problem(output: Path | None) -> str | None:
+    """Why the image could not be saved at `output` (None: flux-<job>.<format> in the current
+    folder), or None. Asked before submitting: a job paid for but not saved is money lost."""
+    if output is not None and output.is_dir():
+        return f"{output} is a folder; give a file name with -o"
+    folder = output.parent if output is not None else Path.cwd()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        return f"cannot create the folder {folder}: {exc.strerror or exc}"
+    target = output if output is not None and output.exists() else folder
+    if not os.access(target, os.W_OK):
+        return f"cannot write {target}: permission denied"
+    return None
+
+
+async def _generate(
+    settings: Settings, args: argparse.Namespace, request: GenerateRequest, output: Path | None
+) -> int:
     from bot.apiframe.client import ApiframeClient
 
-    request = _generate_request(args)
     started = time.monotonic()
     async with ApiframeClient(
         settings.secret("apiframe_api_key"),
@@ -166,43 +211,67 @@ async def _generate(settings: Settings, args: argparse.Namespace) -> int:
         max_download_bytes=settings.apiframe_max_download_mb * 2**20,
     ) as client:
         accepted = await client.submit(request, idempotency_key=f"cli-{uuid.uuid4()}")
-        with Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            TextColumn("{task.percentage:>3.0f}%"),
-            TimeElapsedColumn(),
-            transient=True,
-            disable=args.quiet or not sys.stderr.isatty(),
-            console=None,
-        ) as progress:
-            task = progress.add_task("queued", total=100)
-            delay = 1.0
-            while True:
-                job = await client.get_job(accepted.job_id)
-                progress.update(
-                    task,
-                    description=job.status.value.lower(),
-                    completed=job.progress or 0,
-                )
-                if job.status.is_terminal:
-                    break
-                if time.monotonic() - started > args.timeout:
-                    return _fail(f"gave up after {args.timeout:.0f} s; job {job.id} still running")
-                await asyncio.sleep(delay)
-                delay = min(delay * 1.5, 5.0)
-        if job.status is JobStatus.FAILED:
-            return _fail(f"the generation failed: {job.error or 'no reason given'} (job {job.id})")
-        if job.status is JobStatus.CANCELLED:
-            return _fail(f"the job was cancelled (job {job.id})")
-        urls = job.image_urls
-        if not urls:
-            return _fail(f"the job finished without an image (job {job.id})")
-        image = await client.download(urls[0])
+        # From here on the job exists and may be billed: every error names it, so it can be
+        # looked up (or its result fetched) later.
+        try:
+            return await _finish(client, accepted.job_id, request, args, output, started)
+        except ApiframeError as exc:
+            return _fail(f"{exc.message} (job {accepted.job_id})")
+        except asyncio.CancelledError:  # Ctrl+C
+            print(f"stopped; job {accepted.job_id} may still finish", file=sys.stderr)
+            raise
+
+
+async def _finish(
+    client: ApiframeClient,
+    job_id: str,
+    request: GenerateRequest,
+    args: argparse.Namespace,
+    output: Path | None,
+    started: float,
+) -> int:
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.percentage:>3.0f}%"),
+        TimeElapsedColumn(),
+        transient=True,
+        disable=args.quiet or not sys.stderr.isatty(),
+        console=None,
+    ) as progress:
+        task = progress.add_task("queued", total=100)
+        delay = 1.0
+        while True:
+            job = await client.get_job(job_id)
+            progress.update(
+                task,
+                description=job.status.value.lower(),
+                completed=job.progress or 0,
+            )
+            if job.status.is_terminal:
+                break
+            if time.monotonic() - started > args.timeout:
+                return _fail(f"gave up after {args.timeout:.0f} s; job {job.id} still running")
+            await asyncio.sleep(delay)
+            delay = min(delay * 1.5, 5.0)
+    if job.status is JobStatus.FAILED:
+        return _fail(f"the generation failed: {job.error or 'no reason given'} (job {job.id})")
+    if job.status is JobStatus.CANCELLED:
+        return _fail(f"the job was cancelled (job {job.id})")
+    urls = job.image_urls
+    if not urls:
+        return _fail(f"the job finished without an image (job {job.id})")
+    image = await client.download(urls[0])
     fmt = request.flux_params.output_format or "jpg"
-    output = Path(args.output or f"flux-{job.id}.{fmt}")
-    await asyncio.to_thread(_write, output, image.data)
+    path = output or Path(f"flux-{job.id}.{fmt}")
+    try:
+        await asyncio.to_thread(_write, path, image.data)
+    except OSError as exc:
+        return _fail(f"cannot write {path}: {exc.strerror or exc} (job {job.id})")
     elapsed = time.monotonic() - started
-    print(f"saved {output} ({len(image.data):,} bytes)")
+    print(f"saved {path} ({len(image.data):,} bytes)")
     print(f"job {job.id}  seed {request.flux_params.seed}  time {elapsed:.1f} s")
     return 0
 
@@ -214,20 +283,27 @@ def _write(path: Path, data: bytes) -> None:
 
 def cmd_generate(args: argparse.Namespace) -> int:
     """Generate one image to a file, with a progress bar."""
+    if args.strength is not None and args.image is None:
+        # As /flux: a strength means nothing without the image it weighs.
+        return _fail(
+            "--strength only applies with a reference --image; give one or leave it out", EXIT_USAGE
+        )
     settings = load_settings()
     settings.require("apiframe_api_key")
     setup_logging("WARNING", _secrets(settings))
     if args.seed is None:
         # Pick the seed here so it can be printed and the image reproduced.
         args.seed = random.randrange(2**32)  # noqa: S311 - not for security
-    from pydantic import ValidationError
-
+    # Everything that can be checked locally is, before the job is paid for.
     try:
-        return asyncio.run(_generate(settings, args))
+        request = _generate_request(args, settings)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        return _fail(f"invalid option {where}: {first['msg'].removeprefix('Value error, ')}")
+        return _fail(_option_problem(exc), EXIT_USAGE)
+    output = Path(args.output) if args.output else None
+    if problem := _output_problem(output):
+        return _fail(problem, EXIT_USAGE)
+    try:
+        return asyncio.run(_generate(settings, args, request, output))
     except InsufficientCredits as exc:
         numbers = ""
         if exc.required is not None:
@@ -240,10 +316,15 @@ def cmd_generate(args: argparse.Namespace) -> int:
 # --- sandbox -----------------------------------------------------------------------------
 
 
-async def _serve_sandbox(host: str, port: int, key: str) -> None:
+async def _serve_sandbox(host: str, port: int, key: str) -> int:
     from bot.apiframe.sandbox import SandboxConfig, serve
 
-    runner, url = await serve(host, port, SandboxConfig(api_keys={key}))
+    try:
+        runner, url = await serve(host, port, SandboxConfig(api_keys={key}))
+    except OSError as exc:  # the port is taken, or the host is not this machine's
+        # asyncio says "error while attempting to bind on address (...): address in use".
+        reason = (exc.strerror or str(exc)).rsplit(": ", 1)[-1]
+        return _fail(f"cannot listen on {host}:{port}: {reason}")
     print(f"Apiframe sandbox listening on {url}")
     print(f"  APIFRAME_BASE_URL={url}")
     print(f"  APIFRAME_API_KEY={key}")
@@ -252,13 +333,15 @@ async def _serve_sandbox(host: str, port: int, key: str) -> None:
         await asyncio.Event().wait()
     finally:
         await runner.cleanup()
+    return 0
 
 
 def cmd_sandbox(args: argparse.Namespace) -> int:
     """Serve the local Apiframe sandbox (free, fake images) until stopped."""
+    if not 0 <= args.port <= 65535:
+        return _fail(f"--port must be 0-65535 (0: any free port), not {args.port}", EXIT_USAGE)
     setup_logging("INFO")
-    asyncio.run(_serve_sandbox(args.host, args.port, args.key))
-    return 0
+    return asyncio.run(_serve_sandbox(args.host, args.port, args.key))
 
 
 # --- migrate -----------------------------------------------------------------------------
@@ -271,13 +354,19 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
     settings = load_settings()
     setup_logging(settings.log_level, _secrets(settings))
+    where = describe_url(settings.database_url)
 
     async def _run() -> str | None:
         await migrate(settings.database_url)
         return await current_revision(settings.database_url)
 
-    revision = asyncio.run(_run())
-    print(f"{describe_url(settings.database_url)} is at revision {revision}")
+    try:
+        revision = asyncio.run(_run())
+    except Exception as exc:  # unreachable, refused, locked...: one line; LOG_LEVEL=DEBUG has more
+        log.debug("migration failed", exc_info=True)
+        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else "no details"
+        return _fail(f"cannot migrate {where}: {type(exc).__name__}: {detail}")
+    print(f"{where} is at revision {revision}")
     return 0
 
 

@@ -10,6 +10,8 @@ from pydantic import Field, SecretStr, ValidationError, field_validator, model_v
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./data/flux-bot.db"
+# (backend, driver) pairs DATABASE_URL may name, after bot.storage.db.normalize_url.
+_DATABASE_DRIVERS = {("sqlite", "aiosqlite"), ("postgresql", "asyncpg")}
 
 # Values that are obviously copied from `.env.example` or a tutorial, never real credentials.
 _PLACEHOLDER = re.compile(
@@ -132,6 +134,25 @@ class Settings(BaseSettings):
     def _ws_url(cls, value: str | None) -> str | None:
         if value is not None and not re.match(r"^wss?://[^\s/]+", value):
             raise ValueError("must be a ws:// or wss:// URL")
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: str) -> str:
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError
+
+        from bot.storage.db import normalize_url  # check the URL the engine will get
+
+        # Only the async drivers the bot ships with; the message never echoes the URL,
+        # which may hold a password.
+        hint = "use sqlite:///path/to/file.db or postgresql://user:password@host/database"
+        try:
+            url = make_url(normalize_url(value))
+        except (ArgumentError, ValueError):  # ValueError: a port that is not a number
+            raise ValueError(f"not a database URL; {hint}") from None
+        if (url.get_backend_name(), url.get_driver_name()) not in _DATABASE_DRIVERS:
+            raise ValueError(f"must be SQLite or PostgreSQL (drivers +aiosqlite, +asyncpg); {hint}")
         return value
 
     @field_validator("discord_guild_ids", mode="before")

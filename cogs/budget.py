@@ -26,9 +26,7 @@ async def announce(bot: FluxBot, guild_id: int) -> None:
     percent = 100 if budget == 0 else min(999, spent * 100 // budget)
     month = now.strftime("%Y-%m")
     stopped = budget - spent < max(1, bot.settings.credits_first_mp)
-    if stopped and await bot.guild_store.mark_budget(
-        guild_id, month, "stopped"
-    ):
+    if stopped and await bot.guild_store.mark_budget(guild_id, month, "stopped"):
         await bot.audit.record(
             guild_id, audit.budget_entry(percent=percent, spent=spent, budget=budget, stopped=True)
         )

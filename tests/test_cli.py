@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import io
+import json
 import os
+import signal
+import socket
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -13,7 +16,7 @@ import pytest
 from aiohttp.test_utils import TestServer
 from PIL import Image
 
-from bot.apiframe.sandbox import SANDBOX_KEY, Outcome, Sandbox, SandboxConfig, create_app
+from bot.apiframe.sandbox import SANDBOX_KEY, Fault, Outcome, Sandbox, SandboxConfig, create_app
 
 KEY = "afk_cli_test_key"
 
@@ -117,15 +120,129 @@ async def test_generate_failures_are_one_line(
     assert key not in err
 
 
-async def test_invalid_option_is_refused_locally(tmp_path: Path) -> None:
-    """An invalid option never reaches the API: one line names it."""
+@pytest.mark.parametrize(
+    ("options", "flag", "reason"),
+    [
+        (["--strength", "0.33", "--image", "https://a.example/b.png"], "--strength", "0.05"),
+        (["--image", "not a url"], "--image", "URL"),
+        (["--quality", "101"], "--quality", "100"),
+        (["--seed", "-1"], "--seed", "0"),
+    ],
+)
+async def test_invalid_option_is_refused_locally(
+    tmp_path: Path, options: list[str], flag: str, reason: str
+) -> None:
+    """An invalid option never reaches the API: one line names its flag, not the API field."""
     code, _, err = await run_cli(
-        tmp_path, "generate", "x", "--strength", "0.33", "--image", "https://a.example/b.png",
+        tmp_path, "generate", "x", *options,
         APIFRAME_API_KEY=KEY, APIFRAME_BASE_URL="http://127.0.0.1:9",
     )  # fmt: skip
+    assert code == 2
+    assert err.startswith(f"error: invalid option {flag}: ")
+    assert reason in err
+    assert err.count("\n") == 1
+    assert not any(name in err for name in ("image_prompt", "input_images", "output_quality"))
+
+
+async def test_strength_without_image_is_refused(tmp_path: Path) -> None:
+    """--strength alone would be dropped silently; it is refused, as /flux refuses it."""
+    code, _, err = await run_cli(
+        tmp_path, "generate", "x", "--strength", "0.5",
+        APIFRAME_API_KEY=KEY, APIFRAME_BASE_URL="http://127.0.0.1:9",
+    )  # fmt: skip
+    assert code == 2
+    assert err.startswith("error: --strength only applies with a reference --image")
+    assert err.count("\n") == 1
+
+
+async def test_generate_uses_the_default_resolution(
+    sandbox: tuple[Sandbox, str], tmp_path: Path
+) -> None:
+    """Without --resolution the CLI sends DEFAULT_RESOLUTION, as the bot does."""
+    state, url = sandbox
+    code, _, err = await run_cli(
+        tmp_path, "generate", "x", "-q",
+        APIFRAME_BASE_URL=url, APIFRAME_API_KEY=KEY, DEFAULT_RESOLUTION="2MP",
+    )  # fmt: skip
+    assert code == 0, err
+    assert json.loads(state.requests[0]["body"])["fluxParams"]["resolution"] == "2MP"
+
+
+@pytest.mark.parametrize("setup", ["poll", "download", "expired"])
+async def test_errors_after_submission_name_the_job(
+    sandbox: tuple[Sandbox, str], tmp_path: Path, setup: str
+) -> None:
+    """Once the job is submitted (and may be billed) every error line names its id."""
+    state, url = sandbox
+    if setup == "poll":
+        state.add_fault(Fault(route="job", status=503, count=50))
+    elif setup == "download":
+        state.add_fault(Fault(route="cdn", status=503, count=50))
+    else:
+        state.config.result_ttl_seconds = 0
+    code, _, err = await run_cli(
+        tmp_path, "generate", "x", "-q", APIFRAME_BASE_URL=url, APIFRAME_API_KEY=KEY
+    )
+    [job_id] = state.jobs
     assert code == 1
-    assert "image_prompt_strength" in err
-    assert "0.05" in err
+    # Retries are logged as warnings before it; the error itself is the last line.
+    last = err.splitlines()[-1]
+    assert last.startswith("error: ")
+    assert last.endswith(f" (job {job_id})")
+    assert "Traceback" not in err
+
+
+async def test_ctrl_c_names_the_job(sandbox: tuple[Sandbox, str], tmp_path: Path) -> None:
+    """Stopping the wait with Ctrl+C still says which job is running."""
+    state, url = sandbox
+    state.add_outcome(Outcome(status="NEVER"))
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("APIFRAME_", "DISCORD_"))}
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "generate", "x", "-q",
+        cwd=tmp_path, stderr=asyncio.subprocess.PIPE,
+        env={**clean, "PYTHONPATH": str(Path(__file__).parent.parent),
+             "APIFRAME_BASE_URL": url, "APIFRAME_API_KEY": KEY},
+    )  # fmt: skip
+    async with asyncio.timeout(30):
+        while not state.stats["polls"]:
+            await asyncio.sleep(0.02)
+    process.send_signal(signal.SIGINT)
+    _, err = await asyncio.wait_for(process.communicate(), timeout=30)
+    [job_id] = state.jobs
+    assert process.returncode == 130
+    assert err.decode() == f"stopped; job {job_id} may still finish\n"
+
+
+@pytest.mark.parametrize("where", ["folder", "under-a-file"])
+async def test_unwritable_output_is_refused_before_submitting(
+    sandbox: tuple[Sandbox, str], tmp_path: Path, where: str
+) -> None:
+    """-o naming a folder (or a path under a file) is refused before anything is paid for."""
+    state, url = sandbox
+    (tmp_path / "images").mkdir()
+    (tmp_path / "notes.txt").write_text("x")
+    output = "images" if where == "folder" else "notes.txt/cat.jpg"
+    code, _, err = await run_cli(
+        tmp_path, "generate", "x", "-q", "-o", output,
+        APIFRAME_BASE_URL=url, APIFRAME_API_KEY=KEY,
+    )  # fmt: skip
+    assert code == 2
+    assert err.startswith("error: ")
+    assert err.count("\n") == 1
+    assert state.requests == []
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+async def test_failed_write_names_the_job(sandbox: tuple[Sandbox, str], tmp_path: Path) -> None:
+    """A write that fails after the download (here: a full disk) is one line with the job id."""
+    state, url = sandbox
+    code, _, err = await run_cli(
+        tmp_path, "generate", "x", "-q", "-o", "/dev/full",
+        APIFRAME_BASE_URL=url, APIFRAME_API_KEY=KEY,
+    )  # fmt: skip
+    [job_id] = state.jobs
+    assert code == 1
+    assert err == f"error: cannot write /dev/full: No space left on device (job {job_id})\n"
 
 
 async def test_missing_and_placeholder_settings(tmp_path: Path) -> None:
@@ -180,3 +297,41 @@ async def test_sandbox_command_serves(tmp_path: Path) -> None:
     finally:
         process.terminate()
         await process.wait()
+
+
+async def test_sandbox_port_in_use_or_invalid(tmp_path: Path) -> None:
+    """A taken or impossible port is one line and a non-zero exit, with nothing left open."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        code, _, err = await run_cli(tmp_path, "sandbox", "--port", str(port))
+    assert code == 1
+    assert err == f"error: cannot listen on 127.0.0.1:{port}: address already in use\n"
+    code, _, err = await run_cli(tmp_path, "sandbox", "--port", "99999")
+    assert code == 2
+    assert err == "error: --port must be 0-65535 (0: any free port), not 99999\n"
+
+
+@pytest.mark.parametrize("command", ["migrate", "run"])
+async def test_invalid_database_url_is_one_line(tmp_path: Path, command: str) -> None:
+    """A DATABASE_URL that is not SQLite or PostgreSQL stops the command with one line."""
+    for value in ("nonsense", "mysql://user:secret@db/bot"):
+        code, _, err = await run_cli(
+            tmp_path, command, DATABASE_URL=value, DISCORD_TOKEN="a.b.c", APIFRAME_API_KEY=KEY
+        )
+        assert code == 2
+        assert err.startswith("error: DATABASE_URL: ")
+        assert err.count("\n") == 1
+        assert "secret" not in err
+
+
+async def test_migrate_unreachable_database_is_one_line(tmp_path: Path) -> None:
+    """`migrate` against a closed PostgreSQL port says so in one line."""
+    code, _, err = await run_cli(
+        tmp_path, "migrate", DATABASE_URL="postgresql://postgres@127.0.0.1:1/test"
+    )
+    assert code == 1
+    where = "postgresql+asyncpg://postgres@127.0.0.1:1/test"
+    assert err.startswith(f"error: cannot migrate {where}: ConnectionRefusedError: ")
+    assert err.count("\n") == 1

@@ -159,3 +159,30 @@ def test_secrets_hidden_in_repr() -> None:
     text = repr(settings) + str(settings) + str(settings.model_dump())
     assert "tok.secret.value" not in text
     assert "afk_secret_9" not in text
+
+
+def test_database_url_is_sqlite_or_postgresql() -> None:
+    """DATABASE_URL takes what bot.storage.db can open (plain URLs get the async driver);
+    anything else is one `DATABASE_URL:` line that never repeats the URL's password."""
+    for good in (
+        "sqlite:///./data/bot.db",
+        "sqlite+aiosqlite:////var/lib/bot.db",
+        "sqlite://",
+        "postgres://bot:pw@db/bot",
+        "postgresql://bot@db:5432/bot",
+        "postgresql+asyncpg://bot@db/bot",
+    ):
+        assert load_settings(database_url=good).database_url == good
+    for bad in (
+        "nonsense",
+        "",
+        "postgresql://bot:pw@db:port/bot",
+        "mysql://bot:pw@db/bot",
+        "postgresql+psycopg2://bot:pw@db/bot",
+        "sqlite+pysqlite:///bot.db",
+    ):
+        with pytest.raises(SettingsError) as caught:
+            load_settings(database_url=bad)
+        [problem] = caught.value.problems
+        assert problem.startswith("DATABASE_URL: "), problem
+        assert ":pw@" not in problem

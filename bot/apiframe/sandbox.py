@@ -833,6 +833,11 @@ async def serve(
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, host, port)
-    await site.start()
+    try:
+        await site.start()
+    except BaseException:
+        # setup() already ran the startup hooks: close the webhook session they opened.
+        await runner.cleanup()
+        raise
     bound_port = runner.addresses[0][1]
     return runner, f"http://{host}:{bound_port}"

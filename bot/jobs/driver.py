@@ -416,6 +416,15 @@ class JobDriver:
             if elapsed < limit:
                 delay = min(delay, limit - elapsed + 0.05)
                 break
+        # A change that coalescing keeps off screen now is shown at the end of the window,
+        # not only at the next poll (which may come much later, or be the finish).
+        changed = state != job.state or (
+            remote.progress is not None and remote.progress != job.progress
+        )
+        if changed and job.last_progress_edit_at is not None:
+            since = (now - job.last_progress_edit_at).total_seconds()
+            if since < self.config.progress_interval:
+                delay = min(delay, self.config.progress_interval - since + 0.05)
         updated = await self._move(
             job.id,
             {"queued", "processing"},

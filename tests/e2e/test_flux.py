@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import itertools
 import json
 import os
 
@@ -295,3 +296,48 @@ async def test_a_private_image_rerolls_privately(
     final = await again.wait_original(done, timeout=20)
     assert final.ephemeral
     assert all(e.ephemeral for e in discord_standin.server.timeline if e.message_id == final.id)
+
+
+async def test_progress_edits_are_coalesced(
+    bot_runner: RunningBot,
+    bot_env: dict[str, str],
+    discord_standin: LocalDiscord,
+    apiframe: ApiframeSandbox,
+) -> None:
+    """Polls come often near the expected finish, but the message is edited at most once per
+    PROGRESS_INTERVAL (plus the one edit that says the job was accepted)."""
+    bot_env["PROGRESS_INTERVAL"] = "1.5"
+    apiframe.sandbox.config.processing_seconds = 6
+    apiframe.sandbox.config.progress_steps = []  # no percentages: polls stay dense once overdue
+    await bot_runner.start()
+    handle = await discord_standin.invoke("flux", options={"prompt": "a slow sunrise"})
+    final = await handle.wait_original(done, timeout=30)
+    progress = [
+        e.at
+        for e in discord_standin.server.timeline
+        if e.message_id == final.id and e.action == "edit" and e.embeds and not e.attachments
+    ]
+    assert len(progress) >= 3
+    gaps = sorted(b - a for a, b in itertools.pairwise(progress))
+    assert all(gap >= 1.4 for gap in gaps[1:]), gaps  # at most one gap (the forced edit) shorter
+
+
+async def test_a_new_stage_is_shown_even_when_the_next_poll_is_far_off(
+    bot_runner: RunningBot,
+    bot_env: dict[str, str],
+    discord_standin: LocalDiscord,
+    apiframe: ApiframeSandbox,
+) -> None:
+    """ "Generating" arrives within the coalescing window, though the poll that saw it came
+    right after the "queued" edit and the next one is seconds away."""
+    bot_env["PROGRESS_INTERVAL"] = "1.5"
+    apiframe.sandbox.config.processing_seconds = 6
+    await bot_runner.start()
+    handle = await discord_standin.invoke("flux", options={"prompt": "a slow sunset"})
+    final = await handle.wait_original(done, timeout=30)
+    titles = [
+        (e.embeds[0].get("title") or "")
+        for e in discord_standin.server.timeline
+        if e.message_id == final.id and e.embeds and not e.attachments
+    ]
+    assert any(t.startswith("Generating") for t in titles), titles
