@@ -90,12 +90,14 @@ class SandboxConfig(BaseModel):
 
 class Fault(BaseModel):
     """Make the next `count` requests to `route` misbehave: answer `status` (429 carries
-    Retry-After, 1 s unless given), `drop` the connection unanswered, or add `delay` seconds."""
+    Retry-After, 1 s unless given), `drop` the connection unanswered, add `delay` seconds, or
+    `lose_answer`: do the work (a submission creates its job), then drop the connection, as
+    when a network blip eats the response."""
 
     model_config = ConfigDict(extra="forbid")
 
     route: Literal["generate", "job", "cdn", "me", "any"] = "any"
-    kind: Literal["status", "drop", "latency"] = "status"
+    kind: Literal["status", "drop", "latency", "lose_answer"] = "status"
     status: int = 503
     retry_after: str | None = None
     delay: float = 0.0
@@ -570,7 +572,7 @@ async def _apply_fault(request: web.Request, sandbox: Sandbox, route: str) -> we
     if fault.kind == "latency":
         await asyncio.sleep(fault.delay)
         return None
-    if fault.kind == "drop":
+    if fault.kind in ("drop", "lose_answer"):  # (`generate` takes lose_answer before this)
         if request.transport is not None:
             request.transport.close()
         raise asyncio.CancelledError  # the client sees the connection die
@@ -578,6 +580,14 @@ async def _apply_fault(request: web.Request, sandbox: Sandbox, route: str) -> we
     headers = {"Retry-After": retry_after} if retry_after is not None else {}
     messages = {429: "Rate limit exceeded", 503: "Service temporarily unavailable"}
     return _json({"error": messages.get(fault.status, "Internal error")}, fault.status, headers)
+
+
+def _answer(request: web.Request, response: web.Response, lose: bool) -> web.Response:
+    """`response`, unless a `lose_answer` fault says the client never gets it."""
+    if lose and request.transport is not None:
+        request.transport.close()
+        raise asyncio.CancelledError
+    return response
 
 
 def _auth(request: web.Request, sandbox: Sandbox) -> tuple[str | None, web.Response | None]:
@@ -593,7 +603,11 @@ def _auth(request: web.Request, sandbox: Sandbox) -> tuple[str | None, web.Respo
 
 async def generate(request: web.Request) -> web.Response:
     sandbox = request.app[SANDBOX_KEY]
-    if (faulty := await _apply_fault(request, sandbox, "generate")) is not None:
+    upcoming = next((f for f in sandbox.faults if f.route in ("generate", "any")), None)
+    lose = upcoming is not None and upcoming.kind == "lose_answer"
+    if lose:
+        sandbox._take_fault("generate")
+    elif (faulty := await _apply_fault(request, sandbox, "generate")) is not None:
         return faulty
     key, refusal = _auth(request, sandbox)
     if refusal is not None or key is None:
@@ -628,7 +642,7 @@ async def generate(request: web.Request) -> web.Response:
             job = sandbox.settle(sandbox.jobs[existing])
             if job.body != body:
                 return _json({"error": "Idempotency-Key reuse with different request body"}, 409)
-            return _json({"jobId": job.id, "status": job.status}, 202)
+            return _answer(request, _json({"jobId": job.id, "status": job.status}, 202), lose)
     cost = sandbox.cost(body)
     available = sandbox.available_credits()
     if available is not None and available < cost:
@@ -672,7 +686,7 @@ async def generate(request: web.Request) -> web.Response:
     if body.get("webhookUrl"):
         events = set(body.get("webhookEvents") or ["completed", "failed"])
         sandbox._spawn(sandbox._webhooks(job, body["webhookUrl"], events, _base(request, sandbox)))
-    return _json({"jobId": job.id, "status": "QUEUED"}, 202)
+    return _answer(request, _json({"jobId": job.id, "status": "QUEUED"}, 202), lose)
 
 
 async def get_job(request: web.Request) -> web.Response:

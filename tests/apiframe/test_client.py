@@ -353,3 +353,16 @@ async def test_a_slow_but_steady_download_is_not_cut_off_by_the_request_timeout(
                 await c.download(str(server.make_url("/stalled")), max_bytes=10_000)
     finally:
         await server.close()
+
+
+async def test_a_lost_answer_to_a_submission_never_buys_a_second_job(
+    client: ApiframeClient, sandbox_server: SandboxServer
+) -> None:
+    """The job was created but its 202 never arrived: the retry, under the same key, gets the
+    same job back from Apiframe's idempotency replay."""
+    sandbox = sandbox_server.sandbox
+    sandbox.add_fault(Fault(route="generate", kind="lose_answer"))
+    accepted = await client.submit(REQUEST, idempotency_key="discord-lost")
+    assert sandbox.stats["created"] == 1
+    assert [r["idempotency_key"] for r in sandbox.requests] == ["discord-lost"] * 2
+    assert list(sandbox.jobs) == [accepted.job_id]
