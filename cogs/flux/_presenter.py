@@ -119,7 +119,25 @@ class DiscordPresenter:
             raise DeliveryError(
                 "a private result cannot be posted after the interaction expired", retryable=False
             )
-        return await self._send_to_channel(job, embed, file=file, view=view)
+        message_id = await self._send_to_channel(job, embed, file=file, view=view)
+        await self._point_placeholder(job, message_id)
+        return message_id
+
+    async def _point_placeholder(self, job: JobRecord, message_id: int) -> None:
+        """The "thinking…" message can no longer be edited through the expired token; as the
+        bot's own message it still can be through the channel: point it at the result."""
+        if job.response_message_id is None or job.ephemeral:
+            return
+        channel = self.bot.get_channel(job.channel_id)
+        if not isinstance(channel, discord.abc.Messageable):
+            return
+        link = audit.jump_url(job.guild_id, job.channel_id, message_id)
+        try:
+            await channel.get_partial_message(job.response_message_id).edit(
+                content=f"Your image is ready: {link}", embed=None, view=None
+            )
+        except discord.HTTPException as exc:
+            log.info("job %s: placeholder not updated (%s)", job.id, exc)
 
     async def _send_to_channel(
         self,

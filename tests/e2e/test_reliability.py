@@ -261,6 +261,9 @@ async def test_expired_token_falls_back_to_a_channel_message(
     assert posted.interaction_id is None
     assert f"<@{alice.id}>" in posted.content
     assert not posted.ephemeral
+    # The "thinking…" message no longer thinks: it points at the image.
+    placeholder = next(m for m in discord_standin.messages() if m.interaction_id is not None)
+    await discord_standin.wait_for(lambda: str(posted.id) in placeholder.content, timeout=5)
 
 
 async def test_fair_order_and_queue_position(
