@@ -308,9 +308,32 @@ async def test_adult_terms_only_in_age_restricted_channels_and_never_minors(
     await generated(standin, "a nude figure study", channel=standin.adults)
     text = await refused(standin, "a nude teen", channel=standin.adults)
     assert "minors" in text
+    text = await refused(standin, "a nude celebrity", channel=standin.adults)
+    assert "real people" in text
     await admin(standin, "adult add-term", term="boudoir")
     assert "adult content" in await refused(standin, "boudoir portrait")
+    # A moderator's own adult term trips the built-in minors block too.
+    assert "minors" in await refused(standin, "a boudoir teen", channel=standin.adults)
     assert len(apiframe.sandbox.requests) == 1
+
+
+async def test_role_tiers_raise_the_daily_limit(
+    bot_runner: RunningBot, discord_standin: LocalDiscord, apiframe: ApiframeSandbox, staff: Any
+) -> None:
+    """Everyone 1 a day, Supporters 2, Staff unlimited: the most generous role wins."""
+    standin = discord_standin
+    supporter = standin.add_role("Supporter", 0)
+    standin.add_member("fan", roles=[supporter])
+    await bot_runner.start()
+    await admin(standin, "limits", daily=1)
+    await admin(standin, "tier set", role=supporter, daily=2)
+    await admin(standin, "tier set", role=standin.staff_role, daily=0)
+    for user, allowed in (("alice", 1), ("fan", 2), ("staff", 3)):
+        for _ in range(allowed):
+            await generated(standin, user=user)
+    assert "all 1 of your images for today" in await refused(standin, user="alice")
+    assert "all 2 of your images for today" in await refused(standin, user="fan")
+    assert apiframe.sandbox.stats["created"] == 6
 
 
 async def test_cooldown_in_flight_and_daily_quota(

@@ -67,6 +67,11 @@ async def test_each_failure_path_is_explained(
     assert sandbox.stats["credits"] == 0
     job = (await bot_runner.instance.store.by_states({"failed", "timed_out"}))[0]
     assert job.credit_cost in (0, None)
+    # Nothing counts against the member: the reservation was released.
+    usage = await bot_runner.instance.guild_store.usage(
+        job.guild_id, job.user_id, datetime.now(UTC)
+    )
+    assert (usage.today, usage.this_month, usage.in_flight) == (0, 0, 0)
 
 
 async def test_slow_job_says_still_working(
