@@ -176,16 +176,25 @@ class AuditLog:
             await self.flush()
 
     async def flush(self) -> None:
-        """Post everything queued now."""
+        """Post everything queued now. Entries Discord could not take for a passing reason
+        (5xx, network) wait for the next flush; a refusal (no access) drops them."""
         for channel_id in list(self._pending):
             queue = self._pending.pop(channel_id)
             dropped = self._dropped.pop(channel_id, 0)
             try:
-                await self._post(channel_id, list(queue), dropped)
+                await self._post(channel_id, queue, dropped)
+            except (discord.DiscordServerError, OSError) as exc:
+                log.warning("audit log: channel %s busy (%s); retrying later", channel_id, exc)
+                later = self._pending.setdefault(channel_id, deque())
+                later.extendleft(reversed(queue))
+                while len(later) > MAX_PENDING:
+                    later.popleft()
+                self._start()
             except Exception:
                 log.exception("audit log: could not post to channel %s", channel_id)
 
-    async def _post(self, channel_id: int, embeds: list[discord.Embed], dropped: int) -> None:
+    async def _post(self, channel_id: int, embeds: deque[discord.Embed], dropped: int) -> None:
+        """Send `embeds` in batches, taking each batch off the queue once it is posted."""
         channel = self.bot.get_channel(channel_id)
         if not isinstance(channel, discord.abc.Messageable):
             log.warning("audit log: channel %s is unknown or not a text channel", channel_id)
@@ -193,15 +202,17 @@ class AuditLog:
         content = (
             f"({dropped} older entries were dropped while Discord was busy)" if dropped else None
         )
-        batch: list[discord.Embed] = []
-        for embed in embeds:
-            total = sum(len(e) for e in batch) + len(embed)
-            if batch and (len(batch) == EMBEDS_PER_MESSAGE or total > CHARS_PER_MESSAGE):
-                await channel.send(content=content, embeds=batch)
-                content, batch = None, []
-            batch.append(embed)
-        if batch:
+        while embeds:
+            batch: list[discord.Embed] = []
+            for embed in embeds:
+                total = sum(len(e) for e in batch) + len(embed)
+                if batch and (len(batch) == EMBEDS_PER_MESSAGE or total > CHARS_PER_MESSAGE):
+                    break
+                batch.append(embed)
             await channel.send(content=content, embeds=batch)
+            content = None
+            for _ in batch:
+                embeds.popleft()
 
     async def close(self) -> None:
         """Post what is left, then stop."""
