@@ -171,6 +171,15 @@ class Admin(
             ),
         )
 
+    async def _add_term(
+        self, interaction: discord.Interaction[FluxBot], field: str, text: str
+    ) -> None:
+        word = _term(text)
+        if word is None:
+            await self._tell(interaction, TERM_HELP)
+            return
+        await self._update(interaction, field, lambda old: _added(old, word, MAX_WORDS))
+
     async def _tell(self, interaction: discord.Interaction[FluxBot], message: str) -> None:
         await interaction.response.send_message(message, ephemeral=True)
 
@@ -430,11 +439,7 @@ class Admin(
                 interaction, "blocked_patterns", lambda old: _added(old, text, MAX_PATTERNS)
             )
             return
-        word = _term(text)
-        if word is None:
-            await self._tell(interaction, TERM_HELP)
-            return
-        await self._update(interaction, "blocked_words", lambda old: _added(old, word, MAX_WORDS))
+        await self._add_term(interaction, "blocked_words", text)
 
     @rule.command(name=_T("remove"), description=_T("Unblock a word, phrase or pattern"))
     @app_commands.rename(**names("text"))
@@ -483,11 +488,7 @@ class Admin(
     async def adult_add(
         self, interaction: discord.Interaction[FluxBot], term: app_commands.Range[str, 1, MAX_TERM]
     ) -> None:
-        word = _term(term)
-        if word is None:
-            await self._tell(interaction, TERM_HELP)
-            return
-        await self._update(interaction, "adult_terms", lambda old: _added(old, word, MAX_WORDS))
+        await self._add_term(interaction, "adult_terms", term)
 
     @adult.command(name=_T("remove-term"), description=_T("Stop treating a word as adult content"))
     @app_commands.rename(**names("term"))
