@@ -43,6 +43,9 @@ class SlowPresenter:
     async def show_failure(self, job: JobRecord, failure: Failure, route: Route) -> None:
         return None
 
+    async def show_held(self, job: JobRecord) -> None:
+        return None
+
     async def delivered(self, job: JobRecord) -> None:
         self.delivered_ids.append(job.id)
 

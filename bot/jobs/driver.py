@@ -36,6 +36,7 @@ POLLED = {"queued", "processing"}
 # After the hard timeout a job is still checked now and then: if Apiframe finishes (and so
 # charges) it later, the image is delivered anyway. Results are kept about a day.
 LATE_WINDOW_SECONDS = 24 * 3600
+LAST_EDIT_MARGIN = timedelta(seconds=5)  # the latest a short edit may use a token
 FRONT_OF_LINE = 20  # places up to here are edited as they change; further back, shown once
 
 
@@ -485,8 +486,17 @@ class JobDriver:
         if job.ephemeral and self._route(job) is Route.CHANNEL:
             # A private result cannot be posted once the token is gone: hold it for the
             # member's inbox (Apiframe keeps the file about a day).
-            await self._move(job.id, {"completed"}, "held", delivery_note=HELD, next_check_at=None)
+            held = await self._move(
+                job.id, {"completed"}, "held", delivery_note=HELD, next_check_at=None
+            )
             log.info("job %s finished after its token expired; held for the inbox", job.id)
+            expires = job.token_expires_at
+            # Too close to the token's end for an upload, but a short edit still fits.
+            if held is not None and expires and self.clock() < expires - LAST_EDIT_MARGIN:
+                try:
+                    await self.presenter.show_held(held)
+                except DeliveryError as exc:
+                    log.info("job %s: inbox notice not shown: %s", job.id, exc)
             return
         url = job.result_urls[0]
         started = time.perf_counter()

@@ -62,6 +62,10 @@ class Presenter(Protocol):
 
     async def show_failure(self, job: JobRecord, failure: Failure, route: Route) -> None: ...
 
+    async def show_held(self, job: JobRecord) -> None:
+        """Tell the member, in the original response, that the result waits in the inbox."""
+        ...
+
     async def delivered(self, job: JobRecord) -> None:
         """Called once after the job is recorded as delivered: receipts, audit, budget."""
         ...

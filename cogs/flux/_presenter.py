@@ -74,7 +74,12 @@ class DiscordPresenter:
         # Only a job still waiting in our queue can be cancelled: nothing is paid for yet.
         waiting = progress.stage is Stage.WAITING
         view = cancel_view(job.id) if waiting else None
-        await self._edit(job, _render.progress_embed(job.prompt, progress, job.id), view=view)
+        private_until = job.token_expires_at if job.ephemeral else None
+        embed = _render.progress_embed(job.prompt, progress, job.id, private_until=private_until)
+        await self._edit(job, embed, view=view)
+
+    async def show_held(self, job: JobRecord) -> None:
+        await self._edit(job, _render.held_embed(job.prompt, job.id), view=None)
 
     def result_message(
         self, job: JobRecord, image: FittedImage, original_url: str | None

@@ -44,8 +44,11 @@ def relative(seconds_from_now: float) -> str:
     return discord.utils.format_dt(when, "R")
 
 
-def progress_embed(prompt: str, progress: Progress, job_id: str) -> discord.Embed:
-    """The embed shown while a job runs."""
+def progress_embed(
+    prompt: str, progress: Progress, job_id: str, *, private_until: datetime | None = None
+) -> discord.Embed:
+    """The embed shown while a job runs. `private_until`: a private job's reply can be edited
+    until then; later results wait in /flux-inbox."""
     title = _STAGE_TEXT[progress.stage]
     if progress.stage is Stage.WAITING and progress.position:
         title += f" — #{progress.position}"
@@ -57,11 +60,31 @@ def progress_embed(prompt: str, progress: Progress, job_id: str) -> discord.Embe
     if progress.eta_seconds is not None and progress.stage is not Stage.FINISHING:
         embed.add_field(name="Expected", value=relative(progress.eta_seconds))
     if progress.slow:
+        later = (
+            "; if that is after "
+            f"{discord.utils.format_dt(private_until, 't')}, it will wait for you in `/flux-inbox`"
+            if private_until is not None
+            else ""
+        )
         embed.add_field(
             name="Still working…",
-            value="This is taking longer than usual; I'll post the image as soon as it's ready.",
+            value="This is taking longer than usual; I'll post the image as soon as it's"
+            f" ready{later}.",
             inline=False,
         )
+    embed.set_footer(text=f"{BRAND} · job {job_id}")
+    return embed
+
+
+def held_embed(prompt: str, job_id: str) -> discord.Embed:
+    """A private result that finished too late to be shown here."""
+    embed = discord.Embed(title="Your image is ready", colour=COLOUR_DONE)
+    embed.description = clip(prompt, 1000)
+    embed.add_field(
+        name="Waiting for you",
+        value="It finished after my time to answer here ran out: use `/flux-inbox` to get it.",
+        inline=False,
+    )
     embed.set_footer(text=f"{BRAND} · job {job_id}")
     return embed
 

@@ -78,6 +78,8 @@ class LocalDiscord:
         self.art: Channel = self.server.add_channel(self.guild, "art")
         self.adults: Channel = self.server.add_channel(self.guild, "after-dark", nsfw=True)
         self.members: dict[str, User] = {}
+        # Set by a test that kills the bot mid-interaction: teardown then skips `pending()`.
+        self.allow_pending = False
         self._runner: web.AppRunner | None = None
         self._watch: asyncio.Task[None] | None = None
         for name in ("alice", "bob"):
@@ -365,10 +367,39 @@ class LocalDiscord:
         return sorted(visible, key=lambda m: m.id)
 
     def unanswered(self) -> list[int]:
-        """Interactions nobody acknowledged in time."""
-        now = time.monotonic()
-        return [
-            i.id
-            for i in self.server.interactions.values()
-            if not i.acked and now - i.created > self.server.config.response_deadline
+        """Interactions never acknowledged."""
+        return [i.id for i in self.server.interactions.values() if not i.acked]
+
+    def still_loading(self) -> list[int]:
+        """Interactions deferred with "thinking…" (type 5) whose original was never filled."""
+        loading = []
+        for state in self.server.interactions.values():
+            original = self.server.messages.get(state.original_id or 0)
+            if state.response_type == 5 and original and original.loading and not original.deleted:
+                loading.append(state.id)
+        return loading
+
+    def pending(self) -> list[str]:
+        """What members would still be waiting for, one line each."""
+        states = {i.id: i for i in self.server.interactions.values()}
+
+        def who(interaction_id: int) -> str:
+            state = states[interaction_id]
+            kind = {2: "command", 3: "component", 5: "modal submit"}[state.type]
+            expired = ", token expired" if time.monotonic() > state.expires else ""
+            private = ", ephemeral" if state.ephemeral else ""
+            return (
+                f"interaction {interaction_id} ({kind} by {state.user.username}{private}{expired})"
+            )
+
+        unanswered = [f"[unanswered] {who(i)} was never acknowledged" for i in self.unanswered()]
+        loading = [
+            f"[loading] {who(i)} was deferred but its original still says thinking…"
+            for i in self.still_loading()
         ]
+        return unanswered + loading
+
+    async def settle(self, timeout: float = 3.0) -> None:
+        """Give the bot `timeout` seconds to answer and fill what is pending (at teardown)."""
+        with contextlib.suppress(TimeoutError):
+            await self.wait_for(lambda: not self.pending(), timeout)

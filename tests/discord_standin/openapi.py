@@ -11,6 +11,8 @@ from typing import Any
 from jsonschema import Draft202012Validator
 
 SPEC_PATH = Path(__file__).parents[3] / "shared" / "reference" / "discord-openapi.json"
+# Typed Int53 in the spec: plain numbers (option bounds, choice values), never snowflakes.
+NUMBERS = {"min_value", "max_value", "value"}
 
 
 class SpecValidator:
@@ -32,7 +34,13 @@ class SpecValidator:
         """One validator per process; None when the spec file is not beside the checkout."""
         if not SPEC_PATH.exists():
             return None
-        return cls(json.loads(SPEC_PATH.read_text()))
+        spec = json.loads(SPEC_PATH.read_text())
+        # The spec's ChannelTypes stops at GUILD_FORUM (15), but Discord takes GUILD_MEDIA (16)
+        # too, and discord.py lists it in `channel_types` for a ForumChannel option.
+        spec["components"]["schemas"]["ChannelTypes"]["oneOf"].append(
+            {"title": "GUILD_MEDIA", "const": 16}
+        )
+        return cls(spec)
 
     def _validator(self, method: str, template: str) -> Draft202012Validator | None:
         key = (method, template)
@@ -65,24 +73,24 @@ class SpecValidator:
         return problems
 
 
-def _normalise(body: Any) -> Any:
+def _normalise(body: Any, key: str | None = None) -> Any:
     """Apply the spec notes: new attachments are referenced by integer file index, and
     snowflakes may be sent as numbers."""
     if isinstance(body, dict):
         out = {}
-        for key, value in body.items():
-            if key == "attachments" and isinstance(value, list):
+        for name, value in body.items():
+            if name == "attachments" and isinstance(value, list):
                 value = [
                     {**a, "id": str(a["id"])}
                     if isinstance(a, dict) and isinstance(a.get("id"), int)
                     else a
                     for a in value
                 ]
-            out[key] = _normalise(value)
+            out[name] = _normalise(value, name)
         return out
     if isinstance(body, list):
-        return [_normalise(v) for v in body]
-    if isinstance(body, int) and not isinstance(body, bool) and body > 2**40:
+        return [_normalise(v, key) for v in body]
+    if isinstance(body, int) and not isinstance(body, bool) and body > 2**40 and key not in NUMBERS:
         # Discord takes snowflakes as JSON numbers too; the spec types them as strings.
         return str(body)
     return body

@@ -9,7 +9,13 @@ NAME = re.compile(r"^[-_'\w]{1,32}$")
 OPTION_TYPES = set(range(1, 12))
 
 
-def check_message(payload: dict[str, Any], files: int = 0) -> list[str]:
+def is_empty(payload: dict[str, Any], files: int = 0) -> bool:
+    """A new message with nothing to show, which Discord refuses (50006)."""
+    shown = ("content", "embeds", "components", "sticker_ids", "poll")
+    return not files and not any(payload.get(key) for key in shown)
+
+
+def check_message(payload: dict[str, Any]) -> list[str]:
     """Problems with a message create/edit payload (content, embeds, components, attachments)."""
     problems: list[str] = []
     content = payload.get("content")
@@ -45,10 +51,7 @@ def check_message(payload: dict[str, Any], files: int = 0) -> list[str]:
     if total > 6000:
         problems.append(f"embeds hold {total} characters in total (max 6000)")
     problems += check_components(payload.get("components") or [])
-    attachments = payload.get("attachments") or []
-    if max(len(attachments), files) > 10:
-        problems.append("more than 10 attachments")
-    for attachment in attachments:
+    for attachment in payload.get("attachments") or []:
         if len(attachment.get("description") or "") > 1024:
             problems.append("attachment description over 1024 characters")
     return problems

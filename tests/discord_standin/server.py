@@ -24,6 +24,9 @@ from PIL import Image
 from tests.discord_standin import rules
 from tests.discord_standin.openapi import SpecValidator
 from tests.discord_standin.state import (
+    ATTACH_FILES,
+    EMBED_LINKS,
+    SEND_MESSAGES,
     Channel,
     Guild,
     Interaction,
@@ -54,22 +57,26 @@ class StandInConfig:
     validate_openapi: bool = True
 
 
-def error(status: int, code: int, message: str, **headers: str) -> web.Response:
+def json_response(
+    data: Any, status: int = 200, headers: dict[str, str] | None = None
+) -> web.Response:
+    # discord.py only parses bodies whose Content-Type is exactly application/json: aiohttp's
+    # `content_type=` adds "; charset=utf-8", and errors and 429s would then read as text.
     return web.Response(
         status=status,
-        text=json.dumps({"message": message, "code": code}),
-        content_type=JSON,
-        headers=headers,
+        body=json.dumps(data).encode(),
+        headers={**(headers or {}), "Content-Type": JSON},
     )
+
+
+def error(status: int, code: int, message: str) -> web.Response:
+    return json_response({"message": message, "code": code}, status)
 
 
 def ok(data: Any, status: int = 200) -> web.Response:
     if data is None:
         return web.Response(status=204)
-    # discord.py only parses bodies whose Content-Type is exactly application/json.
-    return web.Response(
-        status=status, body=json.dumps(data).encode(), headers={"Content-Type": JSON}
-    )
+    return json_response(data, status)
 
 
 class GatewaySession:
@@ -344,11 +351,25 @@ class StandInServer:
             self.violate("openapi", f"{request.method} {request.path}: {problem}")
 
     def _check_message(
-        self, where: str, payload: dict[str, Any], files: dict[int, StoredFile], limit: int
+        self,
+        where: str,
+        payload: dict[str, Any],
+        files: dict[int, StoredFile],
+        limit: int,
+        *,
+        new: bool = False,
     ) -> web.Response | None:
-        for problem in rules.check_message(payload, len(files)):
+        """Discord's limits on a message body; `new` messages must also show something."""
+        for problem in rules.check_message(payload):
             self.violate("50035", f"{where}: {problem}")
             return error(400, 50035, f"Invalid Form Body: {problem}")
+        count = max(len(payload.get("attachments") or []), len(files))
+        if count > 10:
+            self.violate("30015", f"{where}: {count} attachments (max 10)")
+            return error(400, 30015, "Maximum number of attachments in a message reached (10)")
+        if new and rules.is_empty(payload, len(files)):
+            self.violate("50006", f"{where}: no content, embeds, attachments or components")
+            return error(400, 50006, "Cannot send an empty message")
         for stored in files.values():
             if len(stored.data) > limit:
                 self.violate(
@@ -356,6 +377,29 @@ class StandInServer:
                     f"{where}: {stored.filename} is {len(stored.data)} bytes (limit {limit})",
                 )
                 return error(413, 40005, "Request entity too large")
+        return None
+
+    def _check_permissions(
+        self,
+        where: str,
+        channel_id: int,
+        payload: dict[str, Any],
+        files: dict[int, StoredFile],
+        *,
+        ephemeral: bool = False,
+    ) -> web.Response | None:
+        """Uploads need ATTACH_FILES and embeds EMBED_LINKS in the channel, for interaction
+        responses too; ephemeral messages are not checked."""
+        if ephemeral:
+            return None
+        granted = self.channels[channel_id].bot_permissions
+        for permission, name, used in (
+            (ATTACH_FILES, "ATTACH_FILES", bool(files)),
+            (EMBED_LINKS, "EMBED_LINKS", bool(payload.get("embeds"))),
+        ):
+            if used and not granted & permission:
+                self.violate("50013", f"{where} in channel {channel_id} without {name}")
+                return error(403, 50013, "Missing Permissions")
         return None
 
     def _attachments(
@@ -380,7 +424,8 @@ class StandInServer:
                 if isinstance(a.get("id"), int)
                 or (str(a.get("id")).isdigit() and int(a["id"]) in files)
             }
-            new_indexes = [i for i in sorted(files) if i in described] or sorted(files)
+            # Files the array does not reference are dropped, as Discord does.
+            new_indexes = [i for i in sorted(files) if i in described]
         result = list(keep)
         for index in new_indexes:
             stored = files[index]
@@ -449,6 +494,7 @@ class StandInServer:
 
     async def put_commands(self, request: web.Request) -> web.Response:
         payload = await request.json()
+        self._check_spec(request, payload)
         if not isinstance(payload, list):
             self.violate("50035", "command sync body is not a list")
             return error(400, 50035, "Invalid Form Body")
@@ -495,9 +541,12 @@ class StandInServer:
 
     # --- interactions -----------------------------------------------------------------
 
-    def _interaction(self, token: str) -> Interaction | web.Response:
+    def _interaction(self, request: web.Request) -> Interaction | web.Response:
+        token = request.match_info["token"]
         interaction = self.interactions.get(token)
         if interaction is None:
+            where = request.path.replace(token, "{token}")
+            self.violate("50027", f"{request.method} {where} with an unknown interaction token")
             return error(401, 50027, "Invalid Webhook Token")
         if time.monotonic() > interaction.expires:
             self.violate("50027", f"interaction {interaction.id} token used after it expired")
@@ -531,7 +580,17 @@ class StandInServer:
                 self.violate("50035", f"modal: {'; '.join(problems)}")
                 return error(400, 50035, "Invalid Form Body")
         elif kind in (4, 7):
-            refusal = self._check_message("callback", data, files, interaction.upload_limit)
+            where = f"callback type {kind}"
+            if kind == 4:
+                ephemeral = bool(int(data.get("flags") or 0) & 64)
+            else:  # type 7 updates the message the component is on
+                source = self.messages.get(interaction.source_id or 0)
+                ephemeral = source is not None and source.ephemeral
+            refusal = self._check_message(
+                where, data, files, interaction.upload_limit, new=kind == 4
+            ) or self._check_permissions(
+                where, interaction.channel_id, data, files, ephemeral=ephemeral
+            )
             if refusal:
                 return refusal
         interaction.acked = True
@@ -612,22 +671,28 @@ class StandInServer:
         return message
 
     async def get_webhook_message(self, request: web.Request) -> web.Response:
-        interaction = self._interaction(request.match_info["token"])
+        interaction = self._interaction(request)
         if isinstance(interaction, web.Response):
             return interaction
         message = self._webhook_message(interaction, request.match_info["message"])
         return ok(message.to_json()) if message else error(404, 10008, "Unknown Message")
 
     async def edit_webhook_message(self, request: web.Request) -> web.Response:
-        interaction = self._interaction(request.match_info["token"])
+        interaction = self._interaction(request)
         if isinstance(interaction, web.Response):
             return interaction
         payload, files = await self._body(request)
         self._check_spec(request, payload)
-        message = self._webhook_message(interaction, request.match_info["message"])
+        ref = request.match_info["message"]
+        message = self._webhook_message(interaction, ref)
         if message is None:
+            self.violate("10008", f"edit of unknown webhook message {ref}")
             return error(404, 10008, "Unknown Message")
-        refusal = self._check_message("edit", payload, files, interaction.upload_limit)
+        refusal = self._check_message(
+            "edit", payload, files, interaction.upload_limit
+        ) or self._check_permissions(
+            "edit", message.channel_id, payload, files, ephemeral=message.ephemeral
+        )
         if refusal:
             return refusal
         self._apply_edit(message, payload, files)
@@ -635,11 +700,13 @@ class StandInServer:
         return ok(message.to_json())
 
     async def delete_webhook_message(self, request: web.Request) -> web.Response:
-        interaction = self._interaction(request.match_info["token"])
+        interaction = self._interaction(request)
         if isinstance(interaction, web.Response):
             return interaction
-        message = self._webhook_message(interaction, request.match_info["message"])
+        ref = request.match_info["message"]
+        message = self._webhook_message(interaction, ref)
         if message is None:
+            self.violate("10008", f"delete of unknown webhook message {ref}")
             return error(404, 10008, "Unknown Message")
         message.deleted = True
         self.record("delete", message)
@@ -647,7 +714,7 @@ class StandInServer:
         return web.Response(status=204)
 
     async def followup(self, request: web.Request) -> web.Response:
-        interaction = self._interaction(request.match_info["token"])
+        interaction = self._interaction(request)
         if isinstance(interaction, web.Response):
             return interaction
         if not interaction.acked:
@@ -655,16 +722,23 @@ class StandInServer:
             return error(404, 10015, "Unknown Webhook")
         payload, files = await self._body(request)
         self._check_spec(request, payload)
-        refusal = self._check_message("follow-up", payload, files, interaction.upload_limit)
+        flags = int(payload.get("flags") or 0)
+        # A follow-up right after a defer fills the "thinking…" message, ephemeral or not.
+        loading = self.messages.get(interaction.original_id or 0)
+        if loading is not None and (loading.deleted or not loading.loading):
+            loading = None
+        ephemeral = loading.ephemeral if loading is not None else bool(flags & 64)
+        refusal = self._check_message(
+            "follow-up", payload, files, interaction.upload_limit, new=True
+        ) or self._check_permissions(
+            "follow-up", interaction.channel_id, payload, files, ephemeral=ephemeral
+        )
         if refusal:
             return refusal
-        original = self.messages.get(interaction.original_id or 0)
-        flags = int(payload.get("flags") or 0)
-        if original is not None and original.loading and not original.deleted:
-            # A follow-up right after a defer fills the "thinking…" message.
-            self._apply_edit(original, payload, files)
+        if loading is not None:
+            self._apply_edit(loading, payload, files)
             await self.notify()
-            return ok(original.to_json())
+            return ok(loading.to_json())
         message = Message(
             id=snowflake(),
             channel_id=interaction.channel_id,
@@ -704,11 +778,12 @@ class StandInServer:
         payload, files = await self._body(request)
         self._check_spec(request, payload)
         guild = self.guilds[channel.guild_id]
-        if not channel.bot_permissions & (1 << 11):
+        if not channel.bot_permissions & SEND_MESSAGES:
+            self.violate("50013", f"channel message in channel {channel.id} without SEND_MESSAGES")
             return error(403, 50013, "Missing Permissions")
-        if files and not channel.bot_permissions & (1 << 15):
-            return error(403, 50013, "Missing Permissions")
-        refusal = self._check_message("channel message", payload, files, guild.upload_limit)
+        refusal = self._check_message(
+            "channel message", payload, files, guild.upload_limit, new=True
+        ) or self._check_permissions("channel message", channel.id, payload, files)
         if refusal:
             return refusal
         message = Message(
@@ -732,8 +807,14 @@ class StandInServer:
             message is None
             or message.deleted
             or message.channel_id != int(request.match_info["channel"])
-            or message.ephemeral
         ):
+            return error(404, 10008, "Unknown Message")
+        if message.ephemeral:
+            self.violate(
+                "10008",
+                f"{request.method} of ephemeral message {message.id} through the channel "
+                "(only its interaction token reaches it)",
+            )
             return error(404, 10008, "Unknown Message")
         return message
 
@@ -774,28 +855,23 @@ def rules_permissions() -> int:
 def rate_limit_response(retry_after: float) -> web.Response:
     """A real per-route 429: `Via` present (else discord.py treats it as a Cloudflare ban)."""
     retry_after = max(0.01, retry_after)
-    return web.Response(
-        status=429,
-        text=json.dumps(
-            {
-                "message": "You are being rate limited.",
-                "retry_after": retry_after,
-                "global": False,
-                "code": 0,
-            }
-        ),
-        content_type=JSON,
-        headers={
-            "Via": "1.1 google",
-            "X-RateLimit-Limit": "5",
-            "X-RateLimit-Remaining": "0",
-            "X-RateLimit-Reset": f"{time.time() + retry_after:.3f}",
-            "X-RateLimit-Reset-After": f"{retry_after:.3f}",
-            "X-RateLimit-Bucket": "stand-in-bucket",
-            "X-RateLimit-Scope": "user",
-            "Retry-After": str(max(1, round(retry_after))),
-        },
-    )
+    body = {
+        "message": "You are being rate limited.",
+        "retry_after": retry_after,
+        "global": False,
+        "code": 0,
+    }
+    headers = {
+        "Via": "1.1 google",
+        "X-RateLimit-Limit": "5",
+        "X-RateLimit-Remaining": "0",
+        "X-RateLimit-Reset": f"{time.time() + retry_after:.3f}",
+        "X-RateLimit-Reset-After": f"{retry_after:.3f}",
+        "X-RateLimit-Bucket": "stand-in-bucket",
+        "X-RateLimit-Scope": "user",
+        "Retry-After": str(max(1, round(retry_after))),
+    }
+    return json_response(body, 429, headers)
 
 
 def stored_file(filename: str, data: bytes, content_type: str | None) -> StoredFile:

@@ -15,6 +15,9 @@ ALL_PERMISSIONS = (1 << 51) - 1
 # View channel, send messages, embed links, attach files, read history, use app commands.
 MEMBER_PERMISSIONS = (1 << 10) | (1 << 11) | (1 << 14) | (1 << 15) | (1 << 16) | (1 << 31)
 MANAGE_GUILD = 1 << 5
+SEND_MESSAGES = 1 << 11
+EMBED_LINKS = 1 << 14
+ATTACH_FILES = 1 << 15
 
 
 def snowflake(at: float | None = None) -> int:

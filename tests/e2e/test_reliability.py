@@ -395,12 +395,16 @@ async def test_private_result_after_expiry_waits_in_the_inbox(
     bot_env["DEFAULT_JOBS_PER_MEMBER"] = "1"
     bot_instance = await bot_runner.start()
     alice = discord_standin.members["alice"].id
-    await discord_standin.invoke(
+    late = await discord_standin.invoke(
         "flux", options={"prompt": "late secret", "private": True}, created_ago=14 * 60 + 40
     )
     async with asyncio.timeout(20):
         while not await bot_instance.store.held_for(alice):
             await asyncio.sleep(0.1)
+    # The token had seconds left: too few for an upload, enough to say where the image went.
+    notice = await late.wait_original(lambda m: bool(m.embeds), timeout=5)
+    assert notice.ephemeral
+    assert "/flux-inbox" in notice.embeds[0]["fields"][0]["value"]
     again = await discord_standin.invoke("flux", options={"prompt": "next one"})
     await discord_standin.wait_for(lambda: bool(again.followups), timeout=10)
     hint = again.followups[0]

@@ -11,9 +11,13 @@ from typing import Any
 import aiohttp
 import discord
 import pytest
+from discord import app_commands
+from discord.http import HTTPClient, Route, handle_message_parameters
+from discord.webhook.async_ import async_context, interaction_response_params
 
 from tests.discord_standin import LocalDiscord
 from tests.discord_standin.server import StandInConfig
+from tests.discord_standin.state import ATTACH_FILES, EMBED_LINKS, SEND_MESSAGES
 
 COMMAND = {"name": "ping", "description": "Ping", "type": 1, "options": []}
 
@@ -35,6 +39,22 @@ async def standin() -> AsyncIterator[LocalDiscord]:
 async def http(standin: LocalDiscord) -> AsyncIterator[aiohttp.ClientSession]:
     async with aiohttp.ClientSession(headers={"Authorization": f"Bot {standin.token}"}) as session:
         yield session
+
+
+@pytest.fixture
+async def dpy(standin: LocalDiscord, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[HTTPClient]:
+    """discord.py's own REST client, logged in to the stand-in (webhooks use its base too)."""
+    monkeypatch.setattr(Route, "BASE", standin.api_base)
+    client = HTTPClient(asyncio.get_running_loop())
+    await client.static_login(standin.token)
+    yield client
+    await client.close()
+
+
+def webhook(standin: LocalDiscord, handle: Any, session: aiohttp.ClientSession) -> discord.Webhook:
+    """The interaction's webhook as discord.py's `interaction.followup` sees it."""
+    token = handle.state.token if handle else "unknown-token"
+    return discord.Webhook.partial(standin.server.application_id, token, session=session)
 
 
 async def interaction(standin: LocalDiscord, **kw: Any) -> Any:
@@ -76,12 +96,51 @@ async def test_late_first_response_is_10062(
     assert codes(standin) == ["10062"]
 
 
-async def test_unanswered_interaction_is_reported(standin: LocalDiscord) -> None:
-    """An interaction never answered shows up once its deadline has passed."""
-    standin.server.config.response_deadline = 0.2
+async def test_unanswered_and_loading_interactions_are_pending(
+    http: aiohttp.ClientSession, standin: LocalDiscord
+) -> None:
+    """Teardown reports an interaction never answered, however recent, and a "thinking…"
+    original never filled; the edit that fills it clears it."""
     handle = await interaction(standin)
-    await asyncio.sleep(0.3)
     assert standin.unanswered() == [handle.state.id]
+    await callback(http, standin, handle, {"type": 5})
+    assert standin.unanswered() == []
+    assert standin.still_loading() == [handle.state.id]
+    assert "[loading]" in standin.pending()[0]
+    async with http.patch(original_url(standin, handle), json={"content": "done"}) as response:
+        assert response.status == 200
+    assert standin.pending() == []
+
+
+async def test_teardown_grace_waits_for_a_late_answer(
+    http: aiohttp.ClientSession, standin: LocalDiscord
+) -> None:
+    """`settle` gives the bot a moment to answer and fill what is still pending."""
+    handle = await interaction(standin)
+
+    async def answer_soon() -> None:
+        await asyncio.sleep(0.2)
+        await callback(http, standin, handle, {"type": 5})
+        await asyncio.sleep(0.2)
+        async with http.patch(original_url(standin, handle), json={"content": "done"}):
+            pass
+
+    task = asyncio.create_task(answer_soon())
+    await standin.settle(timeout=3)
+    assert standin.pending() == []
+    await task
+
+
+@pytest.mark.allow_pending
+async def test_allow_pending_opts_out_of_the_teardown_check(discord_standin: LocalDiscord) -> None:
+    """A test that kills the bot mid-interaction opts out; this one would fail at teardown
+    if the marker did nothing."""
+    discord_standin.server.guild_commands[discord_standin.guild.id] = [
+        {**COMMAND, "id": "1", "application_id": str(discord_standin.server.application_id)}
+    ]
+    handle = await interaction(discord_standin)
+    assert discord_standin.allow_pending
+    assert discord_standin.unanswered() == [handle.state.id]
 
 
 async def test_second_acknowledgement_is_40060(
@@ -273,6 +332,49 @@ async def test_openapi_mismatch_is_recorded(
     assert "openapi" in codes(standin)
 
 
+async def test_command_sync_from_discord_py_matches_the_spec(
+    standin: LocalDiscord, monkeypatch: pytest.MonkeyPatch, http: aiohttp.ClientSession
+) -> None:
+    """What discord.py sends for a rich command tree validates against the spec (big integer
+    bounds stay numbers, a forum channel option lists GUILD_MEDIA); a body that does not is
+    recorded."""
+    monkeypatch.setattr(Route, "BASE", standin.api_base)
+    client = discord.Client(intents=discord.Intents.none())
+    tree = app_commands.CommandTree(client)
+    group = app_commands.Group(name="channel", description="Channels", guild_only=True)
+
+    @group.command(name="allow", description="Allow a channel")
+    async def allow(
+        interaction: discord.Interaction,
+        channel: discord.TextChannel | discord.Thread | discord.ForumChannel,
+    ) -> None: ...
+
+    @app_commands.command(name="flux", description="Generate")
+    @app_commands.default_permissions(manage_guild=True)
+    @app_commands.choices(size=[app_commands.Choice(name="Square", value="1:1")])
+    async def flux(
+        interaction: discord.Interaction,
+        prompt: str,
+        size: str = "1:1",
+        seed: app_commands.Range[int, 0, 2**53 - 1] = 0,
+        reference: discord.Attachment | None = None,
+    ) -> None: ...
+
+    tree.add_command(group)
+    tree.add_command(flux)
+    try:
+        await client.login(standin.token)
+        synced = await tree.sync()
+    finally:
+        await client.close()
+    assert sorted(c.name for c in synced) == ["channel", "flux"]
+    assert standin.violations == []
+    url = f"{standin.api_base}/applications/{standin.server.application_id}/commands"
+    async with http.put(url, json=[{**COMMAND, "dm_permission": "yes"}]) as response:
+        await response.read()
+    assert codes(standin) == ["openapi"]
+
+
 async def test_rest_without_bot_token_is_401(standin: LocalDiscord) -> None:
     """Bot routes need the bot token."""
     async with (
@@ -296,6 +398,173 @@ async def test_injected_429_has_real_headers(
         assert body["global"] is False
     async with http.get(f"{standin.api_base}/users/@me") as response:
         assert response.status == 200
+
+
+async def test_errors_reach_discord_py_with_their_code(
+    http: aiohttp.ClientSession, standin: LocalDiscord, dpy: HTTPClient
+) -> None:
+    """Errors are exactly application/json, so discord.py reads Discord's code from them."""
+    handle = await interaction(standin)
+    hook = webhook(standin, handle, http)
+    with pytest.raises(discord.NotFound) as early:
+        await hook.send("too early", wait=True)
+    assert early.value.code == 10015
+    adapter = async_context.get()
+    await adapter.create_interaction_response(
+        handle.state.id, handle.state.token, session=http, params=interaction_response_params(5)
+    )
+    with pytest.raises(discord.HTTPException) as twice:
+        await adapter.create_interaction_response(
+            handle.state.id, handle.state.token, session=http, params=interaction_response_params(5)
+        )
+    assert (twice.value.status, twice.value.code) == (400, 40060)
+    with pytest.raises(discord.NotFound) as missing:
+        await dpy.get_message(standin.general.id, 12345)
+    assert missing.value.code == 10008
+
+
+async def test_injected_429_is_retried_by_discord_py(
+    http: aiohttp.ClientSession, standin: LocalDiscord, dpy: HTTPClient
+) -> None:
+    """A 429 with Via and retry_after is waited out and retried, on bot routes and on the
+    interaction webhook alike (not taken for a Cloudflare ban, nor a crash)."""
+    standin.server.inject_429[f"/api/v10/channels/{standin.general.id}/messages"] = 1
+    sent = await dpy.send_message(standin.general.id, params=handle_message_parameters("hi"))
+    assert sent["content"] == "hi"
+    handle = await interaction(standin)
+    await callback(http, standin, handle, {"type": 5})
+    standin.server.inject_429["/api/v10/webhooks/"] = 1
+    message = await webhook(standin, handle, http).send("done", wait=True)
+    assert message.content == "done"
+    assert len(standin.server.rate_limited) == 2
+    assert standin.violations == []
+
+
+async def test_refusals_are_recorded(
+    http: aiohttp.ClientSession, standin: LocalDiscord, dpy: HTTPClient
+) -> None:
+    """Reaching an ephemeral message through the channel, an unknown webhook message, a missing
+    permission and an unknown token each answer Discord's error and are violations."""
+    handle = await interaction(standin)
+    await callback(http, standin, handle, {"type": 4, "data": {"content": "psst", "flags": 64}})
+    secret = handle.original
+    with pytest.raises(discord.NotFound) as ephemeral:
+        await dpy.edit_message(secret.channel_id, secret.id, params=handle_message_parameters("x"))
+    hook = webhook(standin, handle, http)
+    with pytest.raises(discord.NotFound) as unknown_edit:
+        await hook.edit_message(12345, content="x")
+    with pytest.raises(discord.NotFound) as unknown_delete:
+        await hook.delete_message(12345)
+    standin.general.bot_permissions &= ~SEND_MESSAGES
+    with pytest.raises(discord.Forbidden) as forbidden:
+        await dpy.send_message(standin.general.id, params=handle_message_parameters("hi"))
+    with pytest.raises(discord.HTTPException) as token:
+        await webhook(standin, None, http).send("who?", wait=True)
+    seen = [e.value.code for e in (ephemeral, unknown_edit, unknown_delete, forbidden, token)]
+    assert seen == [10008, 10008, 10008, 50013, 50027]
+    assert codes(standin) == ["10008", "10008", "10008", "50013", "50027"]
+
+
+def with_files(payload: dict[str, Any], count: int) -> aiohttp.FormData:
+    form = aiohttp.FormData()
+    form.add_field("payload_json", json.dumps(payload))
+    for i in range(count):
+        form.add_field(f"files[{i}]", b"x", filename=f"f{i}.txt", content_type="text/plain")
+    return form
+
+
+@pytest.mark.parametrize("ephemeral", [False, True])
+async def test_interaction_responses_follow_the_bot_permissions(
+    http: aiohttp.ClientSession, standin: LocalDiscord, ephemeral: bool
+) -> None:
+    """Without ATTACH_FILES and EMBED_LINKS in the channel, a response, an edit of the original
+    and a follow-up with a file or an embed are refused with 403/50013; ephemeral ones are not
+    checked."""
+    standin.general.bot_permissions &= ~(ATTACH_FILES | EMBED_LINKS)
+    flags = 64 if ephemeral else 0
+    embed = {"description": "d"}
+    handle = await interaction(standin)
+    status, _ = await callback(
+        http, standin, handle, {"type": 4, "data": {"embeds": [embed], "flags": flags}}
+    )
+    statuses = [status]
+    handle = await interaction(standin)
+    await callback(http, standin, handle, {"type": 5, "data": {"flags": flags}})
+    form = with_files({"attachments": [{"id": 0, "filename": "f0.txt"}]}, 1)
+    async with http.patch(original_url(standin, handle), data=form) as response:
+        statuses.append(response.status)
+    followup_url = original_url(standin, handle).rsplit("/messages/", 1)[0]
+    async with http.post(followup_url, json={"embeds": [embed], "flags": flags}) as response:
+        statuses.append(response.status)
+    if ephemeral:
+        assert statuses == [200, 200, 200]
+        assert standin.violations == []
+    else:
+        assert statuses == [403, 403, 403]
+        assert codes(standin) == ["50013"] * 3
+        assert "EMBED_LINKS" in standin.violations[0]
+        assert "ATTACH_FILES" in standin.violations[1]
+
+
+async def test_update_message_follows_the_bot_permissions(
+    http: aiohttp.ClientSession, standin: LocalDiscord
+) -> None:
+    """A type 7 update that adds an embed to a public message needs EMBED_LINKS."""
+    handle = await interaction(standin)
+    button = {"type": 2, "style": 2, "label": "Go", "custom_id": "go"}
+    row = {"type": 1, "components": [button]}
+    await callback(
+        http, standin, handle, {"type": 4, "data": {"content": "hi", "components": [row]}}
+    )
+    standin.general.bot_permissions &= ~EMBED_LINKS
+    click = await standin.click(handle.original, "go")
+    status, body = await callback(
+        http, standin, click, {"type": 7, "data": {"embeds": [{"description": "d"}]}}
+    )
+    assert (status, body["code"]) == (403, 50013)
+    assert codes(standin) == ["50013"]
+
+
+async def test_empty_messages_are_50006(http: aiohttp.ClientSession, standin: LocalDiscord) -> None:
+    """A channel message, a follow-up or a type 4 response with nothing to show is refused."""
+    url = f"{standin.api_base}/channels/{standin.general.id}/messages"
+    async with http.post(url, json={"content": ""}) as response:
+        assert (response.status, (await response.json())["code"]) == (400, 50006)
+    handle = await interaction(standin)
+    status, body = await callback(http, standin, handle, {"type": 4, "data": {"flags": 64}})
+    assert (status, body["code"]) == (400, 50006)
+    await callback(http, standin, handle, {"type": 5})
+    followup_url = original_url(standin, handle).rsplit("/messages/", 1)[0]
+    async with http.post(followup_url, json={"embeds": []}) as response:
+        assert (response.status, (await response.json())["code"]) == (400, 50006)
+    async with http.post(url, data=with_files({}, 1)) as response:
+        assert response.status == 200  # a file alone is something to show
+    assert codes(standin) == ["50006"] * 3
+
+
+async def test_files_missing_from_attachments_are_dropped(
+    http: aiohttp.ClientSession, standin: LocalDiscord
+) -> None:
+    """With an `attachments` array only the files it references are attached; without one,
+    every uploaded file is."""
+    url = f"{standin.api_base}/channels/{standin.general.id}/messages"
+    listed = {"content": "x", "attachments": [{"id": 1, "filename": "f1.txt"}]}
+    async with http.post(url, data=with_files(listed, 2)) as response:
+        assert [a["filename"] for a in (await response.json())["attachments"]] == ["f1.txt"]
+    async with http.post(url, data=with_files({"content": "x"}, 2)) as response:
+        filenames = [a["filename"] for a in (await response.json())["attachments"]]
+        assert filenames == ["f0.txt", "f1.txt"]
+    assert standin.violations == []
+
+
+async def test_too_many_attachments_is_30015(
+    http: aiohttp.ClientSession, standin: LocalDiscord
+) -> None:
+    """More than 10 attachments on one message answers 30015."""
+    url = f"{standin.api_base}/channels/{standin.general.id}/messages"
+    async with http.post(url, data=with_files({"content": "x"}, 11)) as response:
+        assert (response.status, (await response.json())["code"]) == (400, 30015)
+    assert codes(standin) == ["30015"]
 
 
 async def test_interaction_budget(http: aiohttp.ClientSession, standin: LocalDiscord) -> None:
