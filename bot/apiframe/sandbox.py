@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import io
 import json
 import logging
@@ -282,7 +283,8 @@ class Sandbox:
         }
         self._tasks: set[asyncio.Task[None]] = set()
         self._session: aiohttp.ClientSession | None = None
-        self._shared_images: dict[tuple[Any, ...], bytes] = {}
+        # With `reuse_images`, one render per shape, shared by every job that asks meanwhile.
+        self._shared_images: dict[tuple[Any, ...], asyncio.Future[bytes]] = {}
 
     # --- control ----------------------------------------------------------------------
 
@@ -435,10 +437,8 @@ class Sandbox:
                 job.fmt,
                 params.get("output_quality"),
             )
-            if job.image is None and self.config.reuse_images and shape in self._shared_images:
-                job.image = self._shared_images[shape]
             if job.image is None:
-                job.image = await asyncio.to_thread(
+                draw = functools.partial(
                     render,
                     str(job.body.get("prompt")),
                     job.seed,
@@ -447,8 +447,12 @@ class Sandbox:
                     job.fmt,
                     int(params.get("output_quality", 90)),
                 )
-                if self.config.reuse_images:
-                    self._shared_images[shape] = job.image
+                if not self.config.reuse_images:
+                    job.image = await asyncio.to_thread(draw)
+                else:
+                    if shape not in self._shared_images:
+                        self._shared_images[shape] = asyncio.ensure_future(asyncio.to_thread(draw))
+                    job.image = await asyncio.shield(self._shared_images[shape])
             return job.image
 
     # --- webhooks ---------------------------------------------------------------------
