@@ -15,6 +15,7 @@ import yarl
 from discord import app_commands
 from discord.ext import commands
 
+from bot import images
 from bot.apiframe.client import ApiframeClient
 from bot.apiframe.models import Job
 from bot.config import Settings, SettingsError
@@ -170,6 +171,7 @@ class FluxBot(commands.Bot):
             ),
             owner=self.owner_name,
         )
+        await images.warm_up()
         await self.web.start()
         self.lag.start()
         self.driver.start()

@@ -44,6 +44,12 @@ class FittedImage:
     note: str | None  # what was done to make it fit, for the embed
 
 
+async def warm_up() -> None:
+    """Load Pillow's format plugins now, off the event loop: done lazily, the first images
+    after a start would each wait on the import lock."""
+    await asyncio.to_thread(Image.init)
+
+
 def _open(data: bytes) -> Image.Image:
     # Opening reads only the header; the pixel cap below refuses a bomb before any decoding.
     # (No warnings.catch_warnings() here: it changes process-wide state, and this runs in
