@@ -290,7 +290,8 @@ def cmd_generate(args: argparse.Namespace) -> int:
         )
     settings = load_settings()
     settings.require("apiframe_api_key")
-    setup_logging("WARNING", _secrets(settings))
+    # Retries are the client's business: the user sees the progress bar, then one line.
+    setup_logging("ERROR", _secrets(settings))
     if args.seed is None:
         # Pick the seed here so it can be printed and the image reproduced.
         args.seed = random.randrange(2**32)  # noqa: S311 - not for security
