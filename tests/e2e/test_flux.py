@@ -319,7 +319,10 @@ async def test_progress_edits_are_coalesced(
     ]
     assert len(progress) >= 3
     gaps = sorted(b - a for a, b in itertools.pairwise(progress))
-    assert all(gap >= 1.4 for gap in gaps[1:]), gaps  # at most one gap (the forced edit) shorter
+    # 1.5 s apart as the bot sent them; arrival times may jitter, hence the slack. (Without
+    # coalescing, polls every 0.3-1.3 s would each edit.) At most one gap, the forced edit
+    # saying the job was accepted, may be shorter.
+    assert all(gap >= 1.0 for gap in gaps[1:]), gaps
 
 
 async def test_a_new_stage_is_shown_even_when_the_next_poll_is_far_off(
