@@ -117,6 +117,20 @@ async def test_429_and_5xx_storm_still_delivers_one_paid_job_each(
     assert len(keys) == 2
 
 
+async def test_discord_rate_limits_slow_the_bot_down_but_lose_nothing(
+    bot: object, discord_standin: LocalDiscord, apiframe: ApiframeSandbox
+) -> None:
+    """Discord answers 429 (with real headers) to edits of the response: discord.py waits and
+    retries, and the image arrives once."""
+    webhooks = "/api/v10/webhooks/"
+    discord_standin.server.inject_429[webhooks] = 4
+    handle = await discord_standin.invoke("flux", options={"prompt": "patience please"})
+    final = await handle.wait_original(done, timeout=30)
+    assert final.attachments
+    assert len(discord_standin.server.rate_limited) >= 4
+    assert apiframe.sandbox.stats["created"] == 1
+
+
 async def test_sigkill_mid_job_then_restart_delivers_once(
     bot_process: BotProcess, discord_standin: LocalDiscord, apiframe: ApiframeSandbox
 ) -> None:
