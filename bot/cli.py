@@ -159,6 +159,9 @@ _FLAGS = {
 }
 
 
+_FORMAT_BY_SUFFIX = {".png": "png", ".jpg": "jpg", ".jpeg": "jpg", ".webp": "webp"}
+
+
 def _generate_request(args: argparse.Namespace, settings: Settings) -> GenerateRequest:
     params = FluxParams(
         # As /flux does: without --resolution, DEFAULT_RESOLUTION.
@@ -288,6 +291,14 @@ def cmd_generate(args: argparse.Namespace) -> int:
         return _fail(
             "--strength only applies with a reference --image; give one or leave it out", EXIT_USAGE
         )
+    # `-o fox.png` asks for a PNG: the file name's extension picks the format, unless it
+    # contradicts an explicit --format.
+    implied = _FORMAT_BY_SUFFIX.get(Path(args.output).suffix.lower()) if args.output else None
+    if implied and args.format and implied != args.format:
+        return _fail(
+            f"-o {args.output} names a .{implied} file but --format is {args.format}", EXIT_USAGE
+        )
+    args.format = args.format or implied
     settings = load_settings()
     settings.require("apiframe_api_key")
     # Retries are the client's business: the user sees the progress bar, then one line.

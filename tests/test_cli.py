@@ -75,6 +75,26 @@ async def test_generate_writes_the_image(sandbox: tuple[Sandbox, str], tmp_path:
     assert state.stats["created"] == 1
 
 
+async def test_the_output_file_name_picks_the_format(
+    sandbox: tuple[Sandbox, str], tmp_path: Path
+) -> None:
+    """`-o fox.webp` without --format gets a WebP; a contradiction is refused before paying."""
+    state, url = sandbox
+    code, _, err = await run_cli(
+        tmp_path, "generate", "a fox", "-q", "-o", "fox.webp",
+        APIFRAME_BASE_URL=url, APIFRAME_API_KEY=KEY,
+    )  # fmt: skip
+    assert code == 0, err
+    assert Image.open(tmp_path / "fox.webp").format == "WEBP"
+    code, _, err = await run_cli(
+        tmp_path, "generate", "a fox", "-q", "-o", "fox.png", "--format", "jpg",
+        APIFRAME_BASE_URL=url, APIFRAME_API_KEY=KEY,
+    )  # fmt: skip
+    assert code == 2
+    assert "--format is jpg" in err
+    assert state.stats["created"] == 1
+
+
 async def test_generate_with_reference_image(sandbox: tuple[Sandbox, str], tmp_path: Path) -> None:
     """--image sends the reference as image_prompt (+ strength) and in input_images."""
     state, url = sandbox
