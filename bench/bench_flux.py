@@ -265,6 +265,9 @@ async def bench_inflight(n: int) -> None:
             await discord.invoke(
                 "flux", user=member, options={"prompt": f"load {i}", "resolution": "0.5MP"}
             )
+            # Let the stand-in's other tasks (its gateway reader: heartbeats) run between
+            # commands; an await that never suspends would starve them for the whole ramp.
+            await asyncio.sleep(0)
         health: dict[str, Any] = {}
         async with aiohttp.ClientSession() as http:
             async with asyncio.timeout(300):
