@@ -212,6 +212,10 @@ class StandInServer:
                 payload = json.loads(msg.data)
                 op = payload.get("op")
                 if op == 1:
+                    # A real ACK takes a round trip. An instant one can beat discord.py's
+                    # heartbeat thread to noting when it sent, which then logs a false
+                    # "websocket is 41 s behind".
+                    await asyncio.sleep(0.02)
                     await session.send(11, None)
                 elif op == 2:
                     await self._identify(session, payload["d"])
