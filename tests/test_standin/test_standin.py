@@ -192,6 +192,38 @@ async def test_upload_over_the_limit_is_40005(
         ({"embeds": [{"fields": [{"name": "n", "value": "v"}] * 26}]}, "fields"),
         ({"embeds": [{"description": "x" * 4000}, {"description": "x" * 2500}]}, "total"),
         ({"components": [{"type": 1, "components": []}] * 6}, "action rows"),
+        ({"embeds": [{"description": "d"}] * 11}, "11 embeds"),
+        ({"embeds": [{"fields": [{"name": "n" * 257, "value": "v"}]}]}, "field name"),
+        ({"embeds": [{"fields": [{"name": "n", "value": "v" * 1025}]}]}, "field value"),
+        ({"embeds": [{"description": "d", "footer": {"text": "f" * 2049}}]}, "footer"),
+        ({"embeds": [{"description": "d", "author": {"name": "a" * 257}}]}, "author"),
+        (
+            {
+                "components": [
+                    {
+                        "type": 1,
+                        "components": [
+                            {"type": 2, "style": 1, "label": "l" * 81, "custom_id": "c"}
+                        ],
+                    }
+                ]
+            },
+            "label",
+        ),
+        (
+            {
+                "components": [
+                    {
+                        "type": 1,
+                        "components": [
+                            {"type": 2, "style": 1, "label": "a", "custom_id": "same"},
+                            {"type": 2, "style": 1, "label": "b", "custom_id": "same"},
+                        ],
+                    }
+                ]
+            },
+            "duplicate custom_id",
+        ),
         (
             {
                 "components": [
@@ -277,6 +309,33 @@ async def test_modal_limits(http: aiohttp.ClientSession, standin: LocalDiscord) 
     ("command", "fragment"),
     [
         ({**COMMAND, "name": "Ping"}, "name"),
+        ({**COMMAND, "name": "x" * 33}, "name"),
+        (
+            {**COMMAND, "options": [{"name": "Bad Name", "description": "d", "type": 3}]},
+            "option name",
+        ),
+        ({**COMMAND, "options": [{"name": "o", "description": "d" * 101, "type": 3}]}, "1-100"),
+        (
+            {
+                **COMMAND,
+                "options": [
+                    {
+                        "name": "g",
+                        "description": "d",
+                        "type": 2,
+                        "options": [
+                            {
+                                "name": "h",
+                                "description": "d",
+                                "type": 2,
+                                "options": [{"name": "s", "description": "d", "type": 1}],
+                            }
+                        ],
+                    }
+                ],
+            },
+            "nested too deep",
+        ),
         ({**COMMAND, "description": ""}, "description"),
         (
             {
