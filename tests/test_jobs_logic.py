@@ -133,6 +133,23 @@ def test_job_errors_are_classified(text: str | None, kind: FailureKind) -> None:
     assert (text or "zzz") not in failure.member_message
 
 
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("Generation timed out", "took too long"),
+        ("Service temporarily unavailable", "overloaded"),
+        ("upstream at capacity", "overloaded"),
+        ("Provider returned 500", "ran into a problem"),
+    ],
+)
+def test_provider_failures_say_why_in_plain_words(text: str, words: str) -> None:
+    failure = failures.from_job_error(text)
+    assert failure.kind is FailureKind.PROVIDER
+    assert words in failure.member_message
+    assert "not counted" in failure.member_message
+    assert text not in failure.member_message
+
+
 def test_exceptions_are_classified_with_numbers_for_admins() -> None:
     """402 tells admins the numbers; members get no upstream text."""
     failure = failures.from_exception(errors.InsufficientCredits("x", required=14, available=3))

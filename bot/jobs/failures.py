@@ -64,12 +64,29 @@ def _failure(kind: FailureKind, detail: str) -> Failure:
     return Failure(kind, MEMBER_MESSAGES[kind], detail)
 
 
+_UPSTREAM_TIMEOUT = re.compile(r"timed? ?out|timeout|deadline", re.I)
+_UPSTREAM_BUSY = re.compile(r"overload|capacity|busy|unavailable|rate.?limit", re.I)
+# The reason in plain words, without the provider's own text (it may hold anything).
+_PROVIDER_REASONS = (
+    (_UPSTREAM_TIMEOUT, "The image model took too long on its side and gave up."),
+    (_UPSTREAM_BUSY, "The image model is overloaded right now."),
+)
+
+
 def from_job_error(error: str | None) -> Failure:
     """Classify the `error` text of a FAILED job."""
     text = (error or "").strip()
     if _MODERATION.search(text):
         return _failure(FailureKind.MODERATION, f"provider moderation: {text[:200]}")
-    return _failure(FailureKind.PROVIDER, f"provider failure: {text[:200] or 'no reason given'}")
+    detail = f"provider failure: {text[:200] or 'no reason given'}"
+    for pattern, reason in _PROVIDER_REASONS:
+        if pattern.search(text):
+            return Failure(
+                FailureKind.PROVIDER,
+                f"{reason} Please try again in a moment; this attempt was not counted.",
+                detail,
+            )
+    return _failure(FailureKind.PROVIDER, detail)
 
 
 def from_exception(exc: Exception) -> Failure:

@@ -222,6 +222,11 @@ async def test_large_png_is_fitted_under_the_upload_limit(
     assert attachment["size"] <= 10 * 2**20
     fields = {f["name"]: f["value"] for f in final.embeds[0]["fields"]}
     assert "upload limit" in fields["Note"]
+    assert attachment["content_type"] in ("image/webp", "image/jpeg")
+    # The full-size original stays one click away while Apiframe keeps it.
+    [job] = apiframe.sandbox.jobs.values()
+    assert "[original](" in fields["Note"]
+    assert job.id in fields["Note"]
 
 
 async def test_reroll_button_starts_a_new_job(

@@ -31,9 +31,11 @@ def failure_text(message: Message) -> str:
     ("setup", "expected"),
     [
         ("provider", "problem on its side"),
+        ("provider-timeout", "took too long on its side"),
         ("cancelled", "cancelled"),
         ("credits", "out of image credits"),
         ("auth", "misconfigured"),
+        ("inactive", "misconfigured"),
         ("timeout", "far longer than it should"),
     ],
 )
@@ -50,12 +52,16 @@ async def test_each_failure_path_is_explained(
     sandbox = apiframe.sandbox
     if setup == "provider":
         sandbox.add_outcome(Outcome(status="FAILED", error="Provider returned 500"))
+    elif setup == "provider-timeout":
+        sandbox.add_outcome(Outcome(status="FAILED", error="Generation timed out"))
     elif setup == "cancelled":
         sandbox.add_outcome(Outcome(status="CANCELLED", error=None))
     elif setup == "credits":
         sandbox.config.credits = 1
     elif setup == "auth":
-        sandbox.config.api_keys = {"afk_some_other_key"}
+        sandbox.config.api_keys = {"afk_some_other_key"}  # 401
+    elif setup == "inactive":
+        sandbox.config.inactive_keys = {apiframe.key}  # 403
     else:
         bot_env["JOB_HARD_TIMEOUT"] = "2"
         sandbox.add_outcome(Outcome(status="NEVER"))
