@@ -51,6 +51,9 @@ def setup_logging(level: str = "INFO", secrets: Iterable[str] = ()) -> None:
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level)
-    # discord.py's HTTP layer logs every request at DEBUG and rate limits at WARNING.
+    # At DEBUG these libraries log what holds interaction tokens (credentials for 15 min):
+    # discord.py every request URL and gateway event, aiosqlite every statement's values.
     logging.getLogger("discord.http").setLevel(max(logging.WARNING, root.level))
+    for name in ("discord.webhook", "discord.gateway", "aiosqlite"):
+        logging.getLogger(name).setLevel(max(logging.INFO, root.level))
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)

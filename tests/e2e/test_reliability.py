@@ -182,6 +182,33 @@ async def test_sigkill_while_submitting_then_restart_resumes_the_submission(
     assert len({r["idempotency_key"] for r in apiframe.sandbox.requests}) == 1
 
 
+async def test_debug_logs_hold_no_secret(
+    bot_process: BotProcess,
+    webhook_env: dict[str, str],
+    discord_standin: LocalDiscord,
+    apiframe: ApiframeSandbox,
+) -> None:
+    """At LOG_LEVEL=DEBUG, through a whole webhook-mode job, the log shows neither the bot
+    token, the API key, the webhook path secret nor the interaction's token."""
+    from bot.jobs.webhook import webhook_path_secret
+
+    bot_process.env.update(webhook_env, LOG_LEVEL="DEBUG")
+    await bot_process.start()
+    await discord_standin.wait_ready(timeout=30)
+    handle = await discord_standin.invoke("flux", options={"prompt": "a quiet log"})
+    assert (await handle.wait_original(done, timeout=30)).attachments
+    assert await bot_process.stop() == 0
+    output = bot_process.output()
+    assert "DEBUG" in output
+    for secret in (
+        discord_standin.token,
+        apiframe.key,
+        webhook_path_secret(apiframe.key),
+        handle.state.token,
+    ):
+        assert secret not in output
+
+
 async def test_sigterm_mid_job_exits_cleanly_and_restart_delivers(
     bot_process: BotProcess, discord_standin: LocalDiscord, apiframe: ApiframeSandbox
 ) -> None:
