@@ -469,6 +469,8 @@ class JobDriver:
             await self.presenter.show_progress(job, progress)
         except DeliveryError as exc:
             log.warning("job %s: progress not shown: %s", job.id, exc)
+            if exc.gone:  # the member deleted it: no more edits; the image goes to the channel
+                await self.store.update(job.id, response_message_id=None)
             return False
         return True
 
@@ -493,10 +495,7 @@ class JobDriver:
             expires = job.token_expires_at
             # Too close to the token's end for an upload, but a short edit still fits.
             if held is not None and expires and self.clock() < expires - LAST_EDIT_MARGIN:
-                try:
-                    await self.presenter.show_held(held)
-                except DeliveryError as exc:
-                    log.info("job %s: inbox notice not shown: %s", job.id, exc)
+                await self._show_held(held)
             return
         url = job.result_urls[0]
         started = time.perf_counter()
@@ -519,9 +518,11 @@ class JobDriver:
                 raise
             # Paid for, so never dropped: the member can still fetch it with /flux-inbox.
             log.warning("job %s: could not be posted (%s); held for the inbox", job.id, exc)
-            await self._move(
+            held = await self._move(
                 job.id, {"completed"}, "held", delivery_note=str(exc), next_check_at=None
             )
+            if held is not None and route is Route.INTERACTION:
+                await self._show_held(held)
             return
         now = self.clock()
         delivered = await self._move(
@@ -549,6 +550,13 @@ class JobDriver:
             (time.perf_counter() - fitted_at) * 1000,
         )
         await self._learn()
+
+    async def _show_held(self, job: JobRecord) -> None:
+        """Tell the member, where the response can still be edited, that /flux-inbox has it."""
+        try:
+            await self.presenter.show_held(job)
+        except DeliveryError as exc:
+            log.info("job %s: inbox notice not shown: %s", job.id, exc)
 
     async def _move(
         self, job_id: str, from_states: set[str], to_state: str, **fields: Any

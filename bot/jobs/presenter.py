@@ -42,11 +42,13 @@ class Route(StrEnum):
 
 
 class DeliveryError(Exception):
-    """The presenter could not post the result; `retryable` says whether to try again later."""
+    """The presenter could not post the result; `retryable` says whether to try again later,
+    `gone` that the message to edit no longer exists (the member deleted it)."""
 
-    def __init__(self, message: str, *, retryable: bool) -> None:
+    def __init__(self, message: str, *, retryable: bool, gone: bool = False) -> None:
         super().__init__(message)
         self.retryable = retryable
+        self.gone = gone
 
 
 class Presenter(Protocol):

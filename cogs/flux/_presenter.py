@@ -11,6 +11,7 @@ import discord
 from discord.ext import commands
 
 from bot.images import FittedImage
+from bot.jobs.driver import HELD
 from bot.jobs.failures import Failure, FailureKind
 from bot.jobs.presenter import DeliveryError, Progress, Route, Stage
 from bot.storage.jobs import JobRecord
@@ -28,7 +29,9 @@ _admin_notices: dict[tuple[int | None, FailureKind], float] = {}
 def _as_delivery_error(exc: discord.HTTPException) -> DeliveryError:
     # 5xx and network trouble may pass; a refusal (403, 404, 400) will not.
     retryable = exc.status >= 500 or exc.status == 429
-    return DeliveryError(f"Discord answered {exc.status} ({exc.code})", retryable=retryable)
+    return DeliveryError(
+        f"Discord answered {exc.status} ({exc.code})", retryable=retryable, gone=exc.status == 404
+    )
 
 
 class DiscordPresenter:
@@ -52,7 +55,7 @@ class DiscordPresenter:
         view: discord.ui.View | None = None,
     ) -> None:
         if job.response_message_id is None:
-            raise DeliveryError("the original response is unknown", retryable=False)
+            raise DeliveryError("the original response is gone", retryable=False, gone=True)
         try:
             if attachments is None:
                 # Progress leaves `content` alone: it may hold a note for the member.
@@ -79,7 +82,8 @@ class DiscordPresenter:
         await self._edit(job, embed, view=view)
 
     async def show_held(self, job: JobRecord) -> None:
-        await self._edit(job, _render.held_embed(job.prompt, job.id), view=None)
+        embed = _render.held_embed(job.prompt, job.id, late=job.delivery_note == HELD)
+        await self._edit(job, embed, view=None)
 
     def result_message(
         self, job: JobRecord, image: FittedImage, original_url: str | None
@@ -115,7 +119,7 @@ class DiscordPresenter:
                 await self._edit(job, embed, attachments=[file], view=view)
                 return None
             except DeliveryError as exc:
-                if exc.retryable or job.ephemeral:
+                if not exc.gone or job.ephemeral:
                     raise
                 # The member deleted the "thinking…" message: post in the channel instead.
                 log.info("job %s: original response gone (%s); posting in channel", job.id, exc)

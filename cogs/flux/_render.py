@@ -76,13 +76,20 @@ def progress_embed(
     return embed
 
 
-def held_embed(prompt: str, job_id: str) -> discord.Embed:
-    """A private result that finished too late to be shown here."""
+def held_embed(prompt: str, job_id: str, *, late: bool) -> discord.Embed:
+    """A finished image kept for /flux-inbox: it finished too late to be shown here (`late`),
+    or Discord would not take it here."""
     embed = discord.Embed(title="Your image is ready", colour=COLOUR_DONE)
     embed.description = clip(prompt, 1000)
+    why = (
+        "It finished after my time to answer here ran out"
+        if late
+        else "Discord wouldn't let me post it here (a server admin may want to check my"
+        " permissions in this channel)"
+    )
     embed.add_field(
         name="Waiting for you",
-        value="It finished after my time to answer here ran out: use `/flux-inbox` to get it.",
+        value=f"{why}: use `/flux-inbox` to get it, privately.",
         inline=False,
     )
     embed.set_footer(text=f"{BRAND} · job {job_id}")

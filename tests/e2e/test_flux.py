@@ -349,3 +349,51 @@ async def test_a_new_stage_is_shown_even_when_the_next_poll_is_far_off(
         if e.message_id == final.id and e.embeds and not e.attachments
     ]
     assert any(t.startswith("Generating") for t in titles), titles
+
+
+async def test_an_image_discord_refuses_waits_in_the_inbox(
+    bot: object, discord_standin: LocalDiscord, apiframe: ApiframeSandbox
+) -> None:
+    """The bot loses Attach Files while a job runs: the paid image is not dropped. The member
+    is told where it is and gets it privately from /flux-inbox."""
+    apiframe.sandbox.config.processing_seconds = 2
+    handle = await discord_standin.invoke("flux", options={"prompt": "a lost kite"})
+    await discord_standin.wait_for(lambda: apiframe.sandbox.stats["created"] == 1, timeout=10)
+    discord_standin.general.bot_permissions &= ~(1 << 15)
+    notice = await handle.wait_original(
+        lambda m: bool(m.embeds) and m.embeds[0].get("title") == "Your image is ready", timeout=20
+    )
+    assert "/flux-inbox" in notice.embeds[0]["fields"][0]["value"]
+    assert not notice.attachments
+    # The refused upload is what this test is about: Discord said 50013, as it would.
+    # Tried once, not again through the channel: the permission is missing there too.
+    assert ["50013" in v for v in discord_standin.violations] == [True]
+    discord_standin.server.violations.clear()
+    inbox = await discord_standin.invoke("flux-inbox")
+    await discord_standin.wait_for(lambda: bool(inbox.followups), timeout=20)
+    delivered = inbox.followups[0]
+    assert delivered.ephemeral
+    assert delivered.attachments[0]["description"] == "a lost kite"
+    assert apiframe.sandbox.stats["created"] == 1
+
+
+async def test_a_deleted_thinking_message_gets_the_image_in_the_channel(
+    bot: object, discord_standin: LocalDiscord, apiframe: ApiframeSandbox
+) -> None:
+    """The member deletes the bot's "thinking…" reply while the job runs: the image is posted
+    in the channel instead, mentioning them."""
+    apiframe.sandbox.config.processing_seconds = 2
+    alice = discord_standin.members["alice"]
+    handle = await discord_standin.invoke("flux", user=alice, options={"prompt": "a stubborn"})
+    first = await handle.wait_original(lambda m: bool(m.embeds), timeout=10)
+    first.deleted = True  # as when the member dismisses it
+    await discord_standin.wait_for(
+        lambda: any(m.attachments for m in discord_standin.messages()), timeout=20
+    )
+    posted = next(m for m in discord_standin.messages() if m.attachments)
+    assert posted.interaction_id is None
+    assert f"<@{alice.id}>" in posted.content
+    assert apiframe.sandbox.stats["created"] == 1
+    # One edit found the message gone (Discord: 10008, as it would); the bot tried no more.
+    assert ["10008" in v for v in discord_standin.violations] == [True]
+    discord_standin.server.violations.clear()
