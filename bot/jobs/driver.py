@@ -31,6 +31,7 @@ from bot.storage.jobs import JobRecord, JobStore
 log = logging.getLogger(__name__)
 
 ACTIVE_AT_APIFRAME = {"submitting", "queued", "processing"}
+RUNNING = {"pending", *ACTIVE_AT_APIFRAME}  # not yet finished at Apiframe
 HELD = "a private result finished after the interaction expired"
 POLLED = {"queued", "processing"}
 # After the hard timeout a job is still checked now and then: if Apiframe finishes (and so
@@ -87,7 +88,7 @@ class JobDriver:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._steps: set[asyncio.Task[None]] = set()
-        self._busy: set[str] = set()
+        self._busy: dict[str, asyncio.Future[Any]] = {}  # job id → the step working on it
         self._positions: dict[str, int] = {}  # queue place last shown to each waiting member
         self._position_edits: asyncio.Task[None] | None = None
         self._expected = config.expected_seconds
@@ -117,11 +118,12 @@ class JobDriver:
             await asyncio.gather(self._position_edits, return_exceptions=True)
         if self._steps:
             await asyncio.wait(list(self._steps), timeout=grace)
+        unfinished = set(self._busy)  # cancelled steps leave `_busy` as they end
         for step in list(self._steps):
             step.cancel()
         await asyncio.gather(*self._steps, return_exceptions=True)
         # Let another process (or the next start) take over at once.
-        for job_id in list(self._busy):
+        for job_id in unfinished:
             await self.store.release(job_id, self.owner)
 
     @property
@@ -164,13 +166,14 @@ class JobDriver:
         return min(5.0, max(0.05, (next_at - self.clock()).total_seconds()))
 
     def _spawn(self, job: JobRecord, coro: Coroutine[Any, Any, None]) -> None:
-        self._busy.add(job.id)
         task = asyncio.create_task(coro, name=f"job-{job.id}")
+        self._busy[job.id] = task
         self._steps.add(task)
 
         def _done(t: asyncio.Task[None]) -> None:
             self._steps.discard(t)
-            self._busy.discard(job.id)
+            if self._busy.get(job.id) is t:
+                del self._busy[job.id]
 
         task.add_done_callback(_done)
 
@@ -288,28 +291,27 @@ class JobDriver:
         except Exception as exc:
             attempts = job.attempts + 1
             log.exception("job %s: step %s failed (attempt %d)", job.id, step.__name__, attempts)
-            if attempts >= self.config.max_attempts:
-                current = await self.store.get(job.id) or job
-                if current.state == "completed":
-                    # Finished and paid for: keep it for the member's /flux-inbox.
-                    await self._move(
-                        job.id,
-                        {"completed"},
-                        "held",
-                        delivery_note=f"could not be posted: {exc}"[:500],
-                        next_check_at=None,
-                    )
-                else:
-                    await self._fail(current, failures.from_exception(exc))
-            else:
+            current = await self.store.get(job.id) or job
+            if attempts < self.config.max_attempts:
                 backoff = min(60.0, 2**attempts) * (0.5 + random.random() / 2)  # noqa: S311
-                await self.store.update(
+                await self.store.retry_later(
                     job.id,
+                    self.owner,
+                    current.state,
                     attempts=attempts,
-                    next_check_at=self.clock() + timedelta(seconds=backoff),
-                    lease_owner=None,
-                    lease_until=None,
+                    at=self.clock() + timedelta(seconds=backoff),
                 )
+            elif current.state == "completed":
+                # Finished and paid for: keep it for the member's /flux-inbox.
+                await self._move(
+                    job.id,
+                    {"completed"},
+                    "held",
+                    delivery_note=f"could not be posted: {exc}"[:500],
+                    next_check_at=None,
+                )
+            else:
+                await self._fail(current, failures.from_exception(exc))
         finally:
             self.wake()
 
@@ -357,12 +359,25 @@ class JobDriver:
         await self.apply_remote(job, remote)
 
     async def apply_webhook(self, job: JobRecord, remote: Job) -> None:
-        """Fold a webhook's job state in, as a guarded step: an error is retried by polling."""
+        """Fold a webhook's job state in, as a guarded step: an error is retried by polling.
+        It waits for a step of this process already working on the job (a poll), then reads
+        the job afresh, so two steps never work one job at once here."""
 
         async def webhook(job: JobRecord) -> None:
             await self.apply_remote(job, remote)
 
-        await self._guarded(job, webhook)
+        async with asyncio.timeout(self.config.lease_seconds):
+            while (other := self._busy.get(job.id)) is not None:
+                await asyncio.wait([other])
+        done: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._busy[job.id] = done
+        try:
+            current = await self.store.get(job.id)
+            if current is not None:
+                await self._guarded(current, webhook)
+        finally:
+            del self._busy[job.id]
+            done.set_result(None)
 
     async def apply_remote(self, job: JobRecord, remote: Job) -> JobRecord | None:
         """Fold a job state from Apiframe (a poll or a webhook) into ours."""
@@ -576,11 +591,18 @@ class JobDriver:
     async def _fail(self, job: JobRecord, failure: Failure, *, state: str = "failed") -> None:
         """Mark the job failed (never counted against the member; against the budget only
         what Apiframe charged, i.e. for a job it completed) and tell the member."""
+        if job.state == "timed_out":
+            # The member was told long ago; a late check that goes wrong just stops checking.
+            await self._move(job.id, {"timed_out"}, "timed_out", next_check_at=None)
+            return
         level = logging.ERROR if failure.kind in (FailureKind.AUTH, FailureKind.CREDITS) else 20
         log.log(level, "job %s failed: %s", job.id, failure.admin_detail)
+        # Only from the state the caller saw: a stale poll must not undo a completion that a
+        # webhook (or another process) has recorded meanwhile.
+        seen = {"completed"} if job.state == "completed" else set(RUNNING)
         updated = await self._move(
             job.id,
-            {"pending", "submitting", "queued", "processing", "completed"},
+            seen,
             state,
             error_kind=failure.kind.value,
             error_message=failure.admin_detail,

@@ -190,6 +190,19 @@ class JobStore:
             job_id, [JobRow.state.in_(list(from_states))], state=to_state, **fields
         )
 
+    async def retry_later(
+        self, job_id: str, owner: str, state: str, *, attempts: int, at: datetime
+    ) -> JobRecord | None:
+        """Schedule another try of a failed step, only if the job is still in `state` and
+        not leased to another process (whose step must not lose its lease)."""
+        guards = [
+            JobRow.state == state,
+            or_(JobRow.lease_owner.is_(None), JobRow.lease_owner == owner),
+        ]
+        return await self._update(
+            job_id, guards, attempts=attempts, next_check_at=at, lease_owner=None, lease_until=None
+        )
+
     async def update(self, job_id: str, **fields: Any) -> JobRecord | None:
         """Change fields without a state guard (progress, schedule, lease)."""
         if "state" in fields:
