@@ -190,6 +190,17 @@ class JobStore:
             job_id, [JobRow.state.in_(list(from_states))], state=to_state, **fields
         )
 
+    async def claim_held(self, job_id: str, owner: str, seconds: float) -> JobRecord | None:
+        """Take a held result for one /flux-inbox for a while, so two at once (two clicks,
+        two processes) never post it twice; None if someone else has it now."""
+        now = utcnow()
+        guards = [
+            JobRow.state == "held",
+            or_(JobRow.lease_until.is_(None), JobRow.lease_until < now),
+        ]
+        until = now + timedelta(seconds=seconds)
+        return await self._update(job_id, guards, lease_owner=owner, lease_until=until)
+
     async def retry_later(
         self, job_id: str, owner: str, state: str, *, attempts: int, at: datetime
     ) -> JobRecord | None:

@@ -25,6 +25,8 @@ from cogs.i18n import names
 
 if TYPE_CHECKING:
     from bot.app import FluxBot
+    from bot.jobs.driver import JobDriver
+    from bot.storage.jobs import JobRecord
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +49,7 @@ FORMAT_CHOICES = [
     Choice(name=_T("WebP"), value="webp"),
 ]
 MAX_SEED = 2**53 - 1  # the largest integer Discord's INTEGER option carries
+INBOX_CLAIM_SECONDS = 120.0  # one /flux-inbox holds a result this long while it posts it
 
 
 def precheck(
@@ -200,31 +203,47 @@ class Flux(commands.Cog):
             " couldn't be posted when they finished."
         )
         presenter = DiscordPresenter(self.bot)
+        owner = f"{self.bot.owner_name}:inbox:{interaction.id}"
         for job in held[:10]:
-            about = f"“{_render.clip(job.prompt, 80)}”"
+            claimed = await self.bot.store.claim_held(job.id, owner, INBOX_CLAIM_SECONDS)
+            if claimed is None:
+                continue  # another /flux-inbox is delivering it right now
             try:
-                image = await driver.fetch_image(job, interaction.filesize_limit)
-            except NotFound:
-                await interaction.followup.send(
-                    f"The image for {about} has expired at Apiframe.", ephemeral=True
-                )
-                await self.bot.store.transition(job.id, {"held"}, "failed", error_kind="expired")
-                continue
-            except (ApiframeError, images.ImageProblem) as exc:
-                # Kept: the file may still be fetched later.
-                log.warning("job %s: inbox fetch failed: %s", job.id, exc)
-                await interaction.followup.send(
-                    f"I couldn't fetch the image for {about} just now; please try"
-                    " `/flux-inbox` again in a few minutes.",
-                    ephemeral=True,
-                )
-                continue
-            file, embed = presenter.result_message(job, image, None)
-            # Posted first, then marked: were the post to fail, the image stays in the inbox.
-            await interaction.followup.send(embed=embed, file=file, ephemeral=True)
-            await self.bot.store.transition(
-                job.id, {"held"}, "delivered", delivered_at=discord.utils.utcnow()
+                await self._deliver_held(interaction, presenter, driver, claimed)
+            finally:
+                await self.bot.store.release(job.id, owner)
+
+    async def _deliver_held(
+        self,
+        interaction: discord.Interaction[FluxBot],
+        presenter: DiscordPresenter,
+        driver: JobDriver,
+        job: JobRecord,
+    ) -> None:
+        about = f"“{_render.clip(job.prompt, 80)}”"
+        try:
+            image = await driver.fetch_image(job, interaction.filesize_limit)
+        except NotFound:
+            await interaction.followup.send(
+                f"The image for {about} has expired at Apiframe.", ephemeral=True
             )
+            await self.bot.store.transition(job.id, {"held"}, "failed", error_kind="expired")
+            return
+        except (ApiframeError, images.ImageProblem) as exc:
+            # Kept: the file may still be fetched later.
+            log.warning("job %s: inbox fetch failed: %s", job.id, exc)
+            await interaction.followup.send(
+                f"I couldn't fetch the image for {about} just now; please try"
+                " `/flux-inbox` again in a few minutes.",
+                ephemeral=True,
+            )
+            return
+        file, embed = presenter.result_message(job, image, None)
+        # Posted first, then marked: were the post to fail, the image stays in the inbox.
+        await interaction.followup.send(embed=embed, file=file, ephemeral=True)
+        await self.bot.store.transition(
+            job.id, {"held"}, "delivered", delivered_at=discord.utils.utcnow()
+        )
 
     async def _check_reference(self, image: discord.Attachment) -> str | None:
         try:

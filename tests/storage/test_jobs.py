@@ -396,3 +396,16 @@ async def test_counts(database: Database) -> None:
     assert await store.count_by_state(guild_id=7) == {"pending": 1, "cancelled": 1}
     assert await store.count_active(1) == 1
     assert await store.count_in({"pending", "cancelled"}) == 3
+
+
+async def test_a_held_result_is_claimed_by_one_inbox_at_a_time(database: Database) -> None:
+    store = JobStore(database)
+    job = await store.create(new_job())
+    await move(store, job.id, "completed")
+    await store.transition(job.id, {"completed"}, "held")
+    first = await store.claim_held(job.id, "inbox-1", 60)
+    assert first is not None
+    assert first.lease_owner == "inbox-1"
+    assert await store.claim_held(job.id, "inbox-2", 60) is None
+    await store.release(job.id, "inbox-1")
+    assert await store.claim_held(job.id, "inbox-2", 60) is not None
