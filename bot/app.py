@@ -10,6 +10,7 @@ import socket
 import uuid
 from typing import Any
 
+import aiohttp
 import discord
 import yarl
 from discord import app_commands
@@ -201,6 +202,13 @@ class FluxBot(commands.Bot):
         await super().close()
 
 
+LOGIN_TIMEOUT = 60.0  # seconds for logging in and the start-up work done then
+
+
+class StartupError(Exception):
+    """The bot could not start for a reason outside its settings (the network, Discord)."""
+
+
 async def run_bot(settings: Settings) -> None:
     """Start everything, run until SIGINT/SIGTERM, then shut down in reverse order."""
     configure_discord_endpoints(settings)
@@ -214,12 +222,33 @@ async def run_bot(settings: Settings) -> None:
     )
     bot = FluxBot(settings, db=db, client=client)
     loop = asyncio.get_running_loop()
+    stopping = asyncio.Event()
+    closing: list[asyncio.Task[None]] = []  # kept, so the task is not collected mid-way
+
+    def stop() -> None:
+        stopping.set()
+        closing.append(asyncio.create_task(bot.close()))
+
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):
-            loop.add_signal_handler(sig, lambda: asyncio.ensure_future(bot.close()))
+            loop.add_signal_handler(sig, stop)
     try:
         async with bot:
-            await bot.start(settings.secret("discord_token"))
+            # start() is login() then connect(); a Discord (or proxy) that accepts the
+            # connection but never answers would otherwise hold login() for minutes.
+            async with asyncio.timeout(LOGIN_TIMEOUT):
+                await bot.login(settings.secret("discord_token"))
+            await bot.connect()
+    except (aiohttp.ClientError, OSError, TimeoutError, discord.HTTPException) as exc:
+        if stopping.is_set():
+            return  # Ctrl-C or SIGTERM while still connecting: a clean stop
+        where = settings.discord_api_base_url or "Discord"
+        if isinstance(exc, discord.HTTPException):
+            raise StartupError(f"{where} answered {exc.status} while logging in") from None
+        kind = "no answer in time" if isinstance(exc, TimeoutError) else type(exc).__name__
+        raise StartupError(
+            f"cannot reach {where} ({kind}); check the network, or DISCORD_API_BASE_URL"
+        ) from None
     except discord.LoginFailure:
         raise SettingsError(
             ["DISCORD_TOKEN: Discord refused this token; reset it in the developer portal"]

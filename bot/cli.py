@@ -65,9 +65,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     settings = load_settings()
     settings.require("discord_token", "apiframe_api_key")
     setup_logging(settings.log_level, _secrets(settings))
-    from bot.app import run_bot  # the composition root; imports discord.py
+    from bot.app import StartupError, run_bot  # the composition root; imports discord.py
 
-    asyncio.run(run_bot(settings))
+    try:
+        asyncio.run(run_bot(settings))
+    except StartupError as exc:
+        return _fail(str(exc))
     return 0
 
 

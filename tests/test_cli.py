@@ -355,3 +355,54 @@ async def test_migrate_unreachable_database_is_one_line(tmp_path: Path) -> None:
     where = "postgresql+asyncpg://postgres@127.0.0.1:1/test"
     assert err.startswith(f"error: cannot migrate {where}: ConnectionRefusedError: ")
     assert err.count("\n") == 1
+
+
+def _run_env(tmp_path: Path, api_base: str) -> dict[str, str]:
+    return {
+        "DISCORD_TOKEN": "MTIz.fake.token-for-tests",
+        "APIFRAME_API_KEY": KEY,
+        "DATABASE_URL": f"sqlite:///{tmp_path}/bot.db",
+        "DISCORD_API_BASE_URL": api_base,
+        "WEB_PORT": "0",
+    }
+
+
+async def test_run_without_discord_is_one_line(tmp_path: Path) -> None:
+    """Nothing listens where Discord should be: one line, exit 1, no traceback."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # free, and closed again: nothing answers there
+    code, _, err = await run_cli(
+        tmp_path, "run", **_run_env(tmp_path, f"http://127.0.0.1:{port}/api/v10")
+    )
+    assert code == 1
+    assert "Traceback" not in err
+    assert err.strip().splitlines()[-1].startswith("error: cannot reach http://127.0.0.1:")
+
+
+async def test_sigterm_while_discord_never_answers_is_a_clean_stop(tmp_path: Path) -> None:
+    """A Discord (or proxy) that accepts connections and never answers: SIGTERM stops the
+    bot cleanly (exit 0) instead of a traceback."""
+    silent = await asyncio.start_server(lambda r, w: None, "127.0.0.1", 0)
+    port = silent.sockets[0].getsockname()[1]
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("APIFRAME_", "DISCORD_"))}
+    env = _run_env(tmp_path, f"http://127.0.0.1:{port}/api/v10")
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "run",
+        cwd=tmp_path, stderr=asyncio.subprocess.PIPE,
+        env={**clean, "PYTHONPATH": str(Path(__file__).parent.parent), **env},
+    )  # fmt: skip
+    assert process.stderr is not None
+    seen = b""
+    try:
+        async with asyncio.timeout(30):
+            while b"logging in" not in seen:  # waiting for an answer that never comes
+                seen += await process.stderr.readline()
+        await asyncio.sleep(0.5)
+        process.send_signal(signal.SIGTERM)
+        _, rest = await asyncio.wait_for(process.communicate(), timeout=30)
+    finally:
+        silent.close()
+    err = (seen + rest).decode()
+    assert process.returncode == 0, err
+    assert "Traceback" not in err
