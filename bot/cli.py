@@ -90,8 +90,8 @@ async def _check(settings: Settings) -> list[tuple[str, bool, str]]:
     except Exception as exc:  # any driver error means "not reachable"; say which kind
         results.append(("database", False, f"cannot reach it ({type(exc).__name__})"))
 
-    if settings.apiframe_api_key is None:
-        results.append(("apiframe", False, "APIFRAME_API_KEY is not set"))
+    if problem := settings.problem("apiframe_api_key"):
+        results.append(("apiframe", False, problem))
     else:
         async with ApiframeClient(
             settings.secret("apiframe_api_key"),
@@ -107,8 +107,8 @@ async def _check(settings: Settings) -> list[tuple[str, bool, str]]:
             except ApiframeError as exc:
                 results.append(("apiframe", False, exc.message))
 
-    if settings.discord_token is None:
-        results.append(("discord", False, "DISCORD_TOKEN is not set"))
+    if problem := settings.problem("discord_token"):
+        results.append(("discord", False, problem))
     else:
         results.append(await _check_discord(settings))
     return results

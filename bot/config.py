@@ -115,13 +115,6 @@ class Settings(BaseSettings):
         # As in /flux-admin: 0 means no limit, not "nothing allowed".
         return value or None
 
-    @field_validator("discord_token", "apiframe_api_key")
-    @classmethod
-    def _no_placeholder(cls, value: SecretStr | None) -> SecretStr | None:
-        if value is not None and _PLACEHOLDER.search(value.get_secret_value()):
-            raise ValueError("still holds the placeholder from .env.example; put the real value in")
-        return value
-
     @field_validator("apiframe_base_url", "discord_api_base_url", "webhook_public_url")
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:
@@ -194,17 +187,27 @@ class Settings(BaseSettings):
         value: SecretStr = getattr(self, name)
         return value.get_secret_value()
 
-    def require(self, *names: str) -> None:
-        """Raise `SettingsError` naming each of these settings that is unset."""
+    def problem(self, name: str) -> str | None:
+        """Why the secret setting `name` cannot be used (unset, or still the .env.example
+        placeholder), or None. Checked where a command needs it: `generate` against the
+        sandbox needs no Discord token, and a placeholder left there must not stop it."""
         hints = {
             "discord_token": "the bot token from the Discord developer portal (Bot → Reset Token)",
             "apiframe_api_key": "your Apiframe API key (starts with afk_)",
         }
-        problems = [
-            f"{name.upper()}: not set; put {hints.get(name, 'a value')} in .env"
-            for name in names
-            if getattr(self, name) is None
-        ]
+        value = getattr(self, name)
+        if value is None:
+            return f"{name.upper()}: not set; put {hints.get(name, 'a value')} in .env"
+        if isinstance(value, SecretStr) and _PLACEHOLDER.search(value.get_secret_value()):
+            return (
+                f"{name.upper()}: still holds the placeholder from .env.example;"
+                " put the real value in"
+            )
+        return None
+
+    def require(self, *names: str) -> None:
+        """Raise `SettingsError` naming each of these settings that is unset or a placeholder."""
+        problems = [p for p in map(self.problem, names) if p is not None]
         if problems:
             raise SettingsError(problems)
 

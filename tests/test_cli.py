@@ -406,3 +406,19 @@ async def test_sigterm_while_discord_never_answers_is_a_clean_stop(tmp_path: Pat
     err = (seen + rest).decode()
     assert process.returncode == 0, err
     assert "Traceback" not in err
+
+
+async def test_a_placeholder_discord_token_does_not_stop_the_sandbox_path(
+    sandbox: tuple[Sandbox, str], tmp_path: Path
+) -> None:
+    """Trying the sandbox from a copied .env.example: `generate` needs no Discord token, so
+    the untouched placeholder there is no reason to refuse; `check` names it."""
+    _, url = sandbox
+    example = Path(__file__).parent.parent / ".env.example"
+    (tmp_path / ".env").write_text(example.read_text())
+    env = {"APIFRAME_BASE_URL": url, "APIFRAME_API_KEY": KEY}
+    code, out, err = await run_cli(tmp_path, "generate", "a fox", "-q", "-o", "fox.jpg", **env)
+    assert code == 0, err
+    code, out, _ = await run_cli(tmp_path, "check", **env)
+    assert code == 1
+    assert "discord   FAIL  DISCORD_TOKEN: still holds the placeholder" in out

@@ -85,10 +85,13 @@ def test_example_placeholders_are_refused() -> None:
         for line in example.read_text().splitlines()
         if line and not line.startswith("#")
     )
+    settings = load_settings(
+        discord_token=values["DISCORD_TOKEN"], apiframe_api_key=values["APIFRAME_API_KEY"]
+    )
     with pytest.raises(SettingsError) as caught:
-        load_settings(
-            discord_token=values["DISCORD_TOKEN"], apiframe_api_key=values["APIFRAME_API_KEY"]
-        )
+        settings.require("discord_token", "apiframe_api_key")
+    with pytest.raises(SettingsError):
+        settings.secret("discord_token")  # never handed out to be used
     problems = caught.value.problems
     assert len(problems) == 2
     assert problems[0].startswith("DISCORD_TOKEN: ")
