@@ -300,6 +300,8 @@ def cmd_generate(args: argparse.Namespace) -> int:
         return _fail(
             "--strength only applies with a reference --image; give one or leave it out", EXIT_USAGE
         )
+    if not args.timeout > 0:
+        return _fail(f"--timeout must be more than 0 seconds, not {args.timeout:g}", EXIT_USAGE)
     # `-o fox.png` asks for a PNG: the file name's extension picks the format, unless it
     # contradicts an explicit --format.
     implied = _FORMAT_BY_SUFFIX.get(Path(args.output).suffix.lower()) if args.output else None
@@ -423,7 +425,9 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--upsample", action="store_true", help="let the model rewrite the prompt")
     gen.add_argument("--seed", type=int)
     gen.add_argument("-o", "--output", help="file to write (default flux-<job>.<format>)")
-    gen.add_argument("--timeout", type=float, default=600.0, help="seconds to wait at most")
+    gen.add_argument(
+        "--timeout", type=float, default=600.0, help="seconds to wait at most (default 600)"
+    )
     gen.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     gen.set_defaults(func=cmd_generate)
     return parser

@@ -48,6 +48,8 @@ class Settings(BaseSettings):
         extra="ignore",
         case_sensitive=False,
         validate_default=True,
+        # `WEB_PORT=` in .env means "the default", as .env.example says, not "invalid".
+        env_ignore_empty=True,
     )
 
     discord_token: SecretStr | None = None

@@ -83,7 +83,7 @@ def bot_env(
         "PROGRESS_INTERVAL": "1",
         "EXPECTED_JOB_SECONDS": "1",
         # No limits unless a test sets them: most tests run many jobs as one member.
-        "DEFAULT_DAILY_LIMIT": "",
+        "DEFAULT_DAILY_LIMIT": "0",
         "DEFAULT_COOLDOWN_SECONDS": "0",
         "DEFAULT_JOBS_PER_MEMBER": "50",
         "AUDIT_FLUSH_SECONDS": "0.2",

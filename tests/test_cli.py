@@ -422,3 +422,15 @@ async def test_a_placeholder_discord_token_does_not_stop_the_sandbox_path(
     code, out, _ = await run_cli(tmp_path, "check", **env)
     assert code == 1
     assert "discord   FAIL  DISCORD_TOKEN: still holds the placeholder" in out
+
+
+async def test_a_timeout_of_zero_is_refused_before_paying(
+    sandbox: tuple[Sandbox, str], tmp_path: Path
+) -> None:
+    state, url = sandbox
+    code, _, err = await run_cli(
+        tmp_path, "generate", "x", "--timeout", "0", APIFRAME_BASE_URL=url, APIFRAME_API_KEY=KEY
+    )
+    assert code == 2
+    assert "--timeout must be more than 0" in err
+    assert state.requests == []

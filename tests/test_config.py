@@ -189,3 +189,16 @@ def test_database_url_is_sqlite_or_postgresql() -> None:
         [problem] = caught.value.problems
         assert problem.startswith("DATABASE_URL: "), problem
         assert ":pw@" not in problem
+
+
+def test_an_empty_value_means_the_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    """As .env.example says: `WEB_PORT=` is the default port, not an error; for the limits
+    the default is what an empty value gives, and 0 is how to say "no limit"."""
+    for name in ("WEB_PORT", "LOG_LEVEL", "POLL_RATE", "DEFAULT_DAILY_LIMIT", "DATABASE_URL"):
+        monkeypatch.setenv(name, "")
+    settings = load_settings()
+    assert (settings.web_port, settings.log_level, settings.poll_rate) == (8080, "INFO", 4.0)
+    assert settings.default_daily_limit == 20
+    assert settings.database_url == DEFAULT_DATABASE_URL
+    monkeypatch.setenv("DEFAULT_DAILY_LIMIT", "0")
+    assert load_settings().default_daily_limit is None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import random
 from typing import TYPE_CHECKING
 
 import discord
@@ -162,7 +163,9 @@ class Flux(commands.Cog):
             output_format=format.value if format else None,
             quality=quality,
             upsample=upsample,
-            seed=seed,
+            # Chosen here when the member gives none, so the seed shown can reproduce the
+            # image and Upscale keeps the same picture.
+            seed=seed if seed is not None else random.randrange(MAX_SEED),  # noqa: S311
         )
         job = await start_job(
             interaction,

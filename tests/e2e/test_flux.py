@@ -397,3 +397,16 @@ async def test_a_deleted_thinking_message_gets_the_image_in_the_channel(
     # One edit found the message gone (Discord: 10008, as it would); the bot tried no more.
     assert ["10008" in v for v in discord_standin.violations] == [True]
     discord_standin.server.violations.clear()
+
+
+async def test_without_a_seed_one_is_chosen_and_shown(
+    bot: object, discord_standin: LocalDiscord, apiframe: ApiframeSandbox
+) -> None:
+    """The seed in the embed is the one Apiframe used, so a member can reproduce the image."""
+    handle = await discord_standin.invoke("flux", options={"prompt": "a paper boat"})
+    final = await handle.wait_original(done, timeout=20)
+    [body] = submitted(apiframe)
+    seed = body["fluxParams"]["seed"]
+    assert isinstance(seed, int)
+    fields = {f["name"]: f["value"] for f in final.embeds[0]["fields"]}
+    assert fields["Seed"] == str(seed)
