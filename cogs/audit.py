@@ -19,6 +19,7 @@ import discord
 from bot.jobs.failures import Failure
 from bot.moderation.gate import Refusal
 from bot.storage.jobs import JobRecord
+from cogs.flux._render import quoted
 
 if TYPE_CHECKING:
     from bot.app import FluxBot
@@ -64,7 +65,7 @@ def generation_entry(job: JobRecord) -> discord.Embed:
     embed = discord.Embed(
         title="Image generated", colour=COLOUR_GENERATION, timestamp=job.delivered_at
     )
-    embed.description = clip(job.prompt, 1000)
+    embed.description = quoted(job.prompt, 1000)
     embed.add_field(name="Member", value=f"<@{job.user_id}>")
     embed.add_field(name="Channel", value=f"<#{job.channel_id}>")
     embed.add_field(name="Cost", value=f"{job.credit_cost or 0} credits")
@@ -83,7 +84,7 @@ def generation_entry(job: JobRecord) -> discord.Embed:
 
 def deletion_entry(job: JobRecord, *, by_user_id: int, when: datetime) -> discord.Embed:
     embed = discord.Embed(title="Image deleted", colour=COLOUR_CHANGE, timestamp=when)
-    embed.description = clip(job.prompt, 500)
+    embed.description = quoted(job.prompt, 500)
     embed.add_field(name="Asked by", value=f"<@{job.user_id}>")
     embed.add_field(name="Deleted by", value=f"<@{by_user_id}>")
     embed.add_field(name="Channel", value=f"<#{job.channel_id}>")
@@ -97,7 +98,7 @@ def refusal_entry(
     embed = discord.Embed(
         title=f"Refused: {refusal.check.value}", colour=COLOUR_REFUSAL, timestamp=when
     )
-    embed.description = clip(prompt, 500)
+    embed.description = quoted(prompt, 500)
     embed.add_field(name="Member", value=f"<@{user_id}>")
     embed.add_field(name="Channel", value=f"<#{channel_id}>")
     if refusal.detail:

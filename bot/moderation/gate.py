@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict
 
 from bot.moderation.policy import Check, GuildPolicy, Tier, resolution_rank
 from bot.moderation.prompts import RuleClass, check_prompt
+from bot.text import counted
 
 
 class Request(BaseModel):
@@ -191,6 +192,12 @@ def limits_for(policy: GuildPolicy, tier: Tier, estimate: int) -> Limits:
     )
 
 
+def _used_all(limit: int, period: str) -> str:
+    if limit == 1:
+        return f"You've used your one image for {period}."
+    return f"You've used all {limit} of your images for {period}."
+
+
 def check_usage(limits: Limits, usage: Usage, now: datetime) -> Refusal | None:
     """Cooldown, in flight, quota, then budget: the first that fails, with when to retry."""
     if limits.cooldown_seconds and usage.last_started_at is not None:
@@ -204,21 +211,21 @@ def check_usage(limits: Limits, usage: Usage, now: datetime) -> Refusal | None:
     if limits.max_in_flight is not None and usage.in_flight >= limits.max_in_flight:
         return Refusal(
             check=Check.IN_FLIGHT,
-            reason=f"You already have {usage.in_flight} image(s) on the way (the limit here is"
-            f" {limits.max_in_flight}); please wait for one to finish.",
+            reason=f"You already have {counted(usage.in_flight, 'image')} on the way (the limit"
+            f" here is {limits.max_in_flight}); please wait for one to finish.",
         )
     # The monthly quota first: when both are used up, tomorrow would be the wrong answer.
     if limits.per_month is not None and usage.this_month >= limits.per_month:
         return Refusal(
             check=Check.QUOTA,
-            reason=f"You've used all {limits.per_month} of your images for this month.",
+            reason=_used_all(limits.per_month, "this month"),
             retry_at=next_month(now),
             detail="monthly",
         )
     if limits.per_day is not None and usage.today >= limits.per_day:
         return Refusal(
             check=Check.QUOTA,
-            reason=f"You've used all {limits.per_day} of your images for today.",
+            reason=_used_all(limits.per_day, "today"),
             retry_at=next_day(now),
             detail="daily",
         )

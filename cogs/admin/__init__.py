@@ -20,6 +20,7 @@ from bot.moderation import gate
 from bot.moderation.policy import INHERIT, GuildPolicy, Tier
 from bot.moderation.prompts import normalize, validate_pattern
 from bot.storage.guilds import PolicyRefused
+from bot.text import counted, noun
 from cogs import audit
 from cogs.admin import _format
 from cogs.i18n import names
@@ -579,15 +580,16 @@ class Admin(
         )
         rows = await self.bot.guild_store.report(interaction.guild_id, since, until)
         embed = discord.Embed(title=f"Image bot usage: {label}", colour=audit.COLOUR_CHANGE)
+        images = sum(r.generations for r in rows)
+        credits = sum(r.credits for r in rows)
         embed.description = (
-            f"**{sum(r.generations for r in rows)}** images, "
-            f"**{sum(r.credits for r in rows)}** credits, "
+            f"**{images}** {noun(images, 'image')}, **{credits}** {noun(credits, 'credit')}, "
             f"**{sum(r.failures for r in rows)}** failed (not counted) "
-            f"by {len(rows)} member(s)."
+            f"by {counted(len(rows), 'member')}."
         )
         top = "\n".join(
-            f"{i}. <@{r.user_id}>: {r.generations} images, {r.credits} credits"
-            + (f", {r.failures} failed" if r.failures else "")
+            f"{i}. <@{r.user_id}>: {counted(r.generations, 'image')},"
+            f" {counted(r.credits, 'credit')}" + (f", {r.failures} failed" if r.failures else "")
             for i, r in enumerate(rows[:10], start=1)
         )
         embed.add_field(name="Top members", value=audit.clip(top or "nobody yet", 1024))

@@ -18,6 +18,7 @@ from bot.apiframe.errors import ApiframeError, NotFound
 from bot.apiframe.models import PROMPT_MAX_LENGTH
 from bot.jobs.options import GenerationOptions
 from bot.jobs.presenter import DeliveryError, Progress, Stage
+from bot.text import counted, noun
 from cogs.flux import _render
 from cogs.flux._gate import start_job
 from cogs.flux._presenter import DiscordPresenter
@@ -50,6 +51,7 @@ FORMAT_CHOICES = [
     Choice(name=_T("WebP"), value="webp"),
 ]
 MAX_SEED = 2**53 - 1  # the largest integer Discord's INTEGER option carries
+INBOX_BATCH = 10  # images one /flux-inbox posts
 INBOX_CLAIM_SECONDS = 120.0  # one /flux-inbox holds a result this long while it posts it
 
 
@@ -186,8 +188,8 @@ class Flux(commands.Cog):
                         job, Progress(stage=Stage.WAITING)
                     )
             await interaction.followup.send(
-                f"You have {len(held)} image(s) waiting from earlier that I couldn't post: use"
-                " `/flux-inbox` to get them.",
+                f"You have {counted(len(held), 'image')} waiting from earlier that I couldn't"
+                " post: use `/flux-inbox` to get them.",
                 ephemeral=True,
             )
 
@@ -201,13 +203,19 @@ class Flux(commands.Cog):
         if not held or driver is None:
             await interaction.edit_original_response(content="Nothing is waiting for you.")
             return
+        shown = held[:INBOX_BATCH]
+        more = (
+            f" Here are the first {len(shown)}; run `/flux-inbox` again for the rest."
+            if len(held) > len(shown)
+            else ""
+        )
         await interaction.edit_original_response(
-            content=f"Here {'is' if len(held) == 1 else 'are'} {len(held)} image(s) that"
-            " couldn't be posted when they finished."
+            content=f"{counted(len(held), 'image')} couldn't be posted when"
+            f" {noun(len(held), 'it', 'they')} finished.{more}"
         )
         presenter = DiscordPresenter(self.bot)
         owner = f"{self.bot.owner_name}:inbox:{interaction.id}"
-        for job in held[:10]:
+        for job in shown:
             claimed = await self.bot.store.claim_held(job.id, owner, INBOX_CLAIM_SECONDS)
             if claimed is None:
                 continue  # another /flux-inbox is delivering it right now
@@ -223,7 +231,7 @@ class Flux(commands.Cog):
         driver: JobDriver,
         job: JobRecord,
     ) -> None:
-        about = f"“{_render.clip(job.prompt, 80)}”"
+        about = f"“{_render.quoted(job.prompt, 80)}”"
         try:
             image = await driver.fetch_image(job, interaction.filesize_limit)
         except NotFound:

@@ -166,7 +166,7 @@ class DiscordPresenter:
             )
             if not isinstance(channel, discord.abc.Messageable):
                 raise DeliveryError("the channel cannot take messages", retryable=False)
-            text = f"<@{job.user_id}> your image is ready." if file else f"<@{job.user_id}>"
+            text = f"<@{job.user_id}>, your image is ready." if file else f"<@{job.user_id}>"
             if file is not None and view is not None:
                 message = await channel.send(
                     text, embed=embed, file=file, view=view, allowed_mentions=mention

@@ -28,6 +28,12 @@ def clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def quoted(prompt: str, limit: int) -> str:
+    """A member's prompt as text in an embed: shown as typed, not as Discord markdown or
+    mentions (`**`, `||`, `<@id>` in a prompt would otherwise render), within `limit`."""
+    return clip(discord.utils.escape_mentions(discord.utils.escape_markdown(prompt)), limit)
+
+
 def bar(percent: int, width: int = 10) -> str:
     filled = round(percent / 100 * width)
     return "▰" * filled + "▱" * (width - filled)
@@ -53,7 +59,7 @@ def progress_embed(
     if progress.stage is Stage.WAITING and progress.position:
         title += f" — #{progress.position}"
     embed = discord.Embed(title=f"{title}…", colour=COLOUR_WORKING)
-    embed.description = clip(prompt, 1000)
+    embed.description = quoted(prompt, 1000)
     if progress.percent is not None and progress.stage is not Stage.WAITING:
         embed.add_field(name="Progress", value=f"{bar(progress.percent)} {progress.percent} %")
     embed.add_field(name="Elapsed", value=duration(progress.elapsed_seconds))
@@ -80,7 +86,7 @@ def held_embed(prompt: str, job_id: str, *, late: bool) -> discord.Embed:
     """A finished image kept for /flux-inbox: it finished too late to be shown here (`late`),
     or Discord would not take it here."""
     embed = discord.Embed(title="Your image is ready", colour=COLOUR_DONE)
-    embed.description = clip(prompt, 1000)
+    embed.description = quoted(prompt, 1000)
     why = (
         "It finished after my time to answer here ran out"
         if late
@@ -109,7 +115,7 @@ def result_embed(
     original_url: str | None,
 ) -> discord.Embed:
     """The embed posted with the finished image."""
-    embed = discord.Embed(description=clip(prompt, 4000), colour=COLOUR_DONE)
+    embed = discord.Embed(description=quoted(prompt, 4000), colour=COLOUR_DONE)
     embed.set_image(url=f"attachment://{filename}")
     embed.add_field(name="Resolution", value=params.get("resolution") or "2MP")
     embed.add_field(name="Aspect", value=params.get("aspect_ratio") or "1:1")
@@ -134,7 +140,7 @@ def result_embed(
 def failure_embed(prompt: str, failure: Failure, job_id: str) -> discord.Embed:
     embed = discord.Embed(title="No image this time", colour=COLOUR_FAILED)
     embed.description = failure.member_message
-    embed.add_field(name="Prompt", value=clip(prompt, 1024), inline=False)
+    embed.add_field(name="Prompt", value=quoted(prompt, 1024), inline=False)
     embed.set_footer(text=f"{BRAND} · job {job_id}")
     return embed
 
@@ -145,6 +151,6 @@ def cancelled_embed(prompt: str, job_id: str, *, by_user_id: int) -> discord.Emb
         f"Cancelled by <@{by_user_id}> before it started. Nothing was made, "
         "and it doesn't count towards any limit."
     )
-    embed.add_field(name="Prompt", value=clip(prompt, 1024), inline=False)
+    embed.add_field(name="Prompt", value=quoted(prompt, 1024), inline=False)
     embed.set_footer(text=f"{BRAND} · job {job_id}")
     return embed

@@ -410,3 +410,17 @@ async def test_without_a_seed_one_is_chosen_and_shown(
     assert isinstance(seed, int)
     fields = {f["name"]: f["value"] for f in final.embeds[0]["fields"]}
     assert fields["Seed"] == str(seed)
+
+
+async def test_the_prompt_is_shown_as_typed_not_as_markdown(
+    bot: object, discord_standin: LocalDiscord, apiframe: ApiframeSandbox
+) -> None:
+    prompt = "a **bold** fox ||hidden|| @everyone"
+    handle = await discord_standin.invoke("flux", options={"prompt": prompt})
+    final = await handle.wait_original(done, timeout=20)
+    shown = final.embeds[0]["description"]
+    assert r"\*\*bold\*\*" in shown
+    assert r"\|\|hidden\|\|" in shown
+    assert "@everyone" not in shown  # a zero-width space keeps it from reading as a mention
+    assert submitted(apiframe)[0]["prompt"] == prompt  # Apiframe gets it untouched
+    assert final.attachments[0]["description"] == prompt  # so does the alt text

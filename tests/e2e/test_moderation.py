@@ -331,7 +331,7 @@ async def test_role_tiers_raise_the_daily_limit(
     for user, allowed in (("alice", 1), ("fan", 2), ("staff", 3)):
         for _ in range(allowed):
             await generated(standin, user=user)
-    assert "all 1 of your images for today" in await refused(standin, user="alice")
+    assert "your one image for today" in await refused(standin, user="alice")
     assert "all 2 of your images for today" in await refused(standin, user="fan")
     assert apiframe.sandbox.stats["created"] == 6
 
@@ -350,7 +350,7 @@ async def test_cooldown_in_flight_and_daily_quota(
     apiframe.sandbox.config.processing_seconds = 3
     first, _ = await flux(standin, "slow one")
     text = await refused(standin)
-    assert "already have 1 image(s) on the way" in text
+    assert "already have 1 image on the way" in text
     await first.wait_original(done, timeout=20)
     text = await refused(standin)
     assert "all 2 of your images for today" in text
