@@ -304,7 +304,12 @@ def cmd_generate(args: argparse.Namespace) -> int:
         return _fail(f"--timeout must be more than 0 seconds, not {args.timeout:g}", EXIT_USAGE)
     # `-o fox.png` asks for a PNG: the file name's extension picks the format, unless it
     # contradicts an explicit --format.
-    implied = _FORMAT_BY_SUFFIX.get(Path(args.output).suffix.lower()) if args.output else None
+    suffix = Path(args.output).suffix.lower() if args.output else ""
+    if suffix and suffix not in _FORMAT_BY_SUFFIX:
+        return _fail(
+            f"-o {args.output}: Apiframe makes .png, .jpg or .webp files, not {suffix}", EXIT_USAGE
+        )
+    implied = _FORMAT_BY_SUFFIX.get(suffix)
     if implied and args.format and implied != args.format:
         return _fail(
             f"-o {args.output} names a .{implied} file but --format is {args.format}", EXIT_USAGE
@@ -420,7 +425,7 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--aspect-ratio", choices=ASPECT_RATIOS)
     gen.add_argument("--image", metavar="URL", help="reference image URL")
     gen.add_argument("--strength", type=float, help="reference strength 0-1, steps of 0.05")
-    gen.add_argument("--format", choices=OUTPUT_FORMATS)
+    gen.add_argument("--format", choices=OUTPUT_FORMATS, type=lambda f: "jpg" if f == "jpeg" else f)
     gen.add_argument("--quality", type=int, help="output quality 0-100")
     gen.add_argument("--upsample", action="store_true", help="let the model rewrite the prompt")
     gen.add_argument("--seed", type=int)

@@ -56,4 +56,6 @@ def setup_logging(level: str = "INFO", secrets: Iterable[str] = ()) -> None:
     logging.getLogger("discord.http").setLevel(max(logging.WARNING, root.level))
     for name in ("discord.webhook", "discord.gateway", "aiosqlite"):
         logging.getLogger(name).setLevel(max(logging.INFO, root.level))
+    # Alembic narrates every start-up migration check at INFO.
+    logging.getLogger("alembic").setLevel(max(logging.WARNING, root.level))
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)

@@ -20,7 +20,8 @@ HELP = (
     "Under each image: **Reroll** (new seed), **Vary** (a variation of it), **Upscale**"
     " (the same picture at 4 MP), **Edit prompt** and **Delete** (yours only).\n"
     "While a job waits in line, **Cancel** drops it; nothing is counted.\n"
-    "**/flux-inbox** — private images that finished after your command expired.\n"
+    "**/flux-inbox** — your images that couldn't be posted: private ones that finished after"
+    " your command expired, or ones Discord refused.\n"
     "**/flux-usage** — how many images you have used and have left.\n\n"
     "Only finished images count towards any limits; failed attempts are never counted."
 )

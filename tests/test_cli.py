@@ -92,7 +92,19 @@ async def test_the_output_file_name_picks_the_format(
     )  # fmt: skip
     assert code == 2
     assert "--format is jpg" in err
-    assert state.stats["created"] == 1
+    code, _, err = await run_cli(
+        tmp_path, "generate", "a fox", "-q", "-o", "fox.gif",
+        APIFRAME_BASE_URL=url, APIFRAME_API_KEY=KEY,
+    )  # fmt: skip
+    assert code == 2
+    assert "not .gif" in err
+    code, _, err = await run_cli(
+        tmp_path, "generate", "a fox", "-q", "-o", "fox.jpeg", "--format", "jpeg",
+        APIFRAME_BASE_URL=url, APIFRAME_API_KEY=KEY,
+    )  # fmt: skip
+    assert code == 0, err
+    assert Image.open(tmp_path / "fox.jpeg").format == "JPEG"
+    assert state.stats["created"] == 2
 
 
 async def test_generate_with_reference_image(sandbox: tuple[Sandbox, str], tmp_path: Path) -> None:
