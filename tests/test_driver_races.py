@@ -7,12 +7,9 @@ from __future__ import annotations
 
 import asyncio
 import io
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
-import pytest
 from PIL import Image
 
 from bot.apiframe.client import Downloaded
@@ -22,19 +19,10 @@ from bot.images import FittedImage
 from bot.jobs.driver import DriverConfig, JobDriver
 from bot.jobs.failures import Failure
 from bot.jobs.presenter import Route
-from bot.storage.db import Database
 from bot.storage.jobs import JobRecord, JobStore
-from bot.storage.migrations import migrate
-from tests.test_driver import SlowPresenter, new_job
+from tests.test_driver import SlowPresenter, new_job, store
 
-
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[JobStore]:
-    url = f"sqlite:///{tmp_path}/races.db"
-    await migrate(url)
-    db = Database(url)
-    yield JobStore(db)
-    await db.dispose()
+__all__ = ["store"]  # the SQLite job store fixture, shared with the driver's other tests
 
 
 def png() -> bytes:
@@ -122,6 +110,22 @@ async def running_job(store: JobStore, *, age: float = 30.0) -> JobRecord:
     record = await store.transition(job.id, {"queued"}, "processing")
     assert record is not None
     return record
+
+
+async def checked_while_timed_out(
+    store: JobStore, driver: Any, *, age: float, checks: int, every: float
+) -> JobRecord:
+    """A job the bot gave up on, then `checks` passes of the loop `every` seconds apart."""
+    job = await running_job(store, age=age)
+    await store.transition(
+        job.id, {"processing"}, "timed_out", next_check_at=datetime.now(UTC) - timedelta(seconds=1)
+    )
+    start = datetime.now(UTC)
+    for n in range(checks):
+        driver.clock = lambda n=n: start + timedelta(seconds=every * n)
+        await driver._run_due()
+        await asyncio.gather(*driver._steps)
+    return job
 
 
 async def test_a_stale_timeout_poll_cannot_undo_a_webhook_completion(store: JobStore) -> None:
@@ -218,15 +222,7 @@ async def test_a_timed_out_job_stops_being_checked_when_its_checks_keep_failing(
     client, presenter = ScriptedClient(), Posts(hold=False)
     client.error = NotFound("gone")
     driver = driver_for(store, client, presenter, max_attempts=2, lease_seconds=10)
-    job = await running_job(store, age=3600)
-    await store.transition(
-        job.id, {"processing"}, "timed_out", next_check_at=datetime.now(UTC) - timedelta(seconds=1)
-    )
-    start = datetime.now(UTC)
-    for n in range(6):
-        driver.clock = lambda n=n: start + timedelta(seconds=90 * n)
-        await driver._run_due()
-        await asyncio.gather(*driver._steps)
+    job = await checked_while_timed_out(store, driver, age=3600, checks=6, every=90)
     record = await store.get(job.id)
     assert record is not None
     assert (client.polls, record.state, record.next_check_at) == (2, "timed_out", None)
@@ -242,13 +238,5 @@ async def test_a_late_completion_without_images_stops_the_checks(store: JobStore
 
     client.get_job = no_images  # type: ignore[method-assign]
     driver = driver_for(store, client, presenter, lease_seconds=10)
-    job = await running_job(store, age=700)
-    await store.transition(
-        job.id, {"processing"}, "timed_out", next_check_at=datetime.now(UTC) - timedelta(seconds=1)
-    )
-    start = datetime.now(UTC)
-    for n in range(4):
-        driver.clock = lambda n=n: start + timedelta(seconds=11 * n)
-        await driver._run_due()
-        await asyncio.gather(*driver._steps)
+    await checked_while_timed_out(store, driver, age=700, checks=4, every=11)
     assert client.polls == 1
