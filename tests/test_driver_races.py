@@ -240,3 +240,42 @@ async def test_a_late_completion_without_images_stops_the_checks(store: JobStore
     driver = driver_for(store, client, presenter, lease_seconds=10)
     await checked_while_timed_out(store, driver, age=700, checks=4, every=11)
     assert client.polls == 1
+
+
+async def test_with_webhooks_progress_schedules_no_extra_poll(store: JobStore) -> None:
+    """In webhook mode the next webhook brings the news: a progress change held back by the
+    edit window is no reason to poll (in poll mode it is: see the e2e progress tests)."""
+    client, presenter = ScriptedClient(), Posts(hold=False)
+    driver = driver_for(store, client, presenter, webhook_url="http://127.0.0.1:9/hook")
+    job = await running_job(store)
+    shown = await store.update(job.id, last_progress_edit_at=datetime.now(UTC))
+    assert shown is not None
+    progressed = Job(id="af-1", status=JobStatus.PROCESSING, progress=40)
+    updated = await driver.apply_remote(shown, progressed)
+    assert updated is not None
+    assert updated.next_check_at is not None
+    assert updated.next_check_at - datetime.now(UTC) > timedelta(seconds=20)
+
+
+async def test_a_job_a_webhook_took_up_during_the_claim_is_left_to_it(store: JobStore) -> None:
+    """The loop claims a due job just as a webhook starts on it: the loop lets go."""
+    client, presenter = ScriptedClient(), Posts(hold=False)
+    driver = driver_for(store, client, presenter)
+    job = await running_job(store)
+    await store.update(job.id, next_check_at=datetime.now(UTC) - timedelta(seconds=1))
+    webhook: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    driver._busy[job.id] = webhook  # as apply_webhook registers itself
+    claim = driver.store.claim_due
+
+    async def claim_then(*args: Any, **kwargs: Any) -> list[JobRecord]:
+        kwargs["exclude"] = ()  # the webhook registered after the loop read `_busy`
+        return await claim(*args, **kwargs)
+
+    driver.store.claim_due = claim_then
+    await driver._run_due()
+    assert driver._busy[job.id] is webhook
+    assert not driver._steps
+    record = await store.get(job.id)
+    assert record is not None
+    assert record.lease_owner is None
+    assert client.polls == 0

@@ -271,6 +271,9 @@ class JobDriver:
             exclude=self._busy,
         )
         for job in due:
+            if job.id in self._busy:  # a webhook took it up while we were claiming
+                await self.store.release(job.id, self.owner)
+                continue
             if job.state == "submitting":
                 self._spawn(job, self._guarded(job, self._submit))
             elif job.state in POLLED or job.state == "timed_out":
@@ -366,17 +369,22 @@ class JobDriver:
         async def webhook(job: JobRecord) -> None:
             await self.apply_remote(job, remote)
 
+        if not remote.status.is_terminal and job.id in self._busy:
+            return  # progress while the job is being worked on: later news supersedes it
+        waited = False
         async with asyncio.timeout(self.config.lease_seconds):
             while (other := self._busy.get(job.id)) is not None:
+                waited = True
                 await asyncio.wait([other])
         done: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._busy[job.id] = done
         try:
-            current = await self.store.get(job.id)
+            current = await self.store.get(job.id) if waited else job
             if current is not None:
                 await self._guarded(current, webhook)
         finally:
-            del self._busy[job.id]
+            if self._busy.get(job.id) is done:
+                del self._busy[job.id]
             done.set_result(None)
 
     async def apply_remote(self, job: JobRecord, remote: Job) -> JobRecord | None:
@@ -437,7 +445,8 @@ class JobDriver:
         changed = state != job.state or (
             remote.progress is not None and remote.progress != job.progress
         )
-        if changed and job.last_progress_edit_at is not None:
+        # (With webhooks the next one brings the news: no extra poll for it.)
+        if changed and job.last_progress_edit_at is not None and not self.config.webhook_url:
             since = (now - job.last_progress_edit_at).total_seconds()
             if since < self.config.progress_interval:
                 delay = min(delay, self.config.progress_interval - since + 0.05)
