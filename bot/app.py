@@ -223,6 +223,7 @@ async def run_bot(settings: Settings) -> None:
     bot = FluxBot(settings, db=db, client=client)
     loop = asyncio.get_running_loop()
     stopping = asyncio.Event()
+    logged_in = False
     closing: list[asyncio.Task[None]] = []  # kept, so the task is not collected mid-way
 
     def stop() -> None:
@@ -238,13 +239,15 @@ async def run_bot(settings: Settings) -> None:
             # connection but never answers would otherwise hold login() for minutes.
             async with asyncio.timeout(LOGIN_TIMEOUT):
                 await bot.login(settings.secret("discord_token"))
+            logged_in = True
             await bot.connect()
     except (aiohttp.ClientError, OSError, TimeoutError, discord.HTTPException) as exc:
         if stopping.is_set():
             return  # Ctrl-C or SIGTERM while still connecting: a clean stop
         where = settings.discord_api_base_url or "Discord"
         if isinstance(exc, discord.HTTPException):
-            raise StartupError(f"{where} answered {exc.status} while logging in") from None
+            when = "while connected" if logged_in else "while logging in"
+            raise StartupError(f"{where} answered {exc.status} {when}") from None
         kind = "no answer in time" if isinstance(exc, TimeoutError) else type(exc).__name__
         raise StartupError(
             f"cannot reach {where} ({kind}); check the network, or DISCORD_API_BASE_URL"
