@@ -256,7 +256,7 @@ async def bench_webhooks(n: int) -> None:
 async def bench_inflight(n: int) -> None:
     """n jobs in flight at Apiframe: the bot's memory and event-loop lag."""
     config = SandboxConfig(api_keys={KEY}, queued_seconds=1.0, processing_seconds=3600)
-    env = {"MAX_JOBS_IN_FLIGHT": str(n), "MAX_JOBS_PER_USER": "5", "POLL_RATE": "20"}
+    env = {"MAX_JOBS_IN_FLIGHT": str(n), "MAX_JOBS_IN_FLIGHT_PER_MEMBER": "5", "POLL_RATE": "20"}
     standin = StandInConfig(response_deadline=10, validate_openapi=False)
     async with world(config, env, standin) as (discord, sandbox, port):
         members = [discord.add_member(f"load{i}") for i in range(n)]

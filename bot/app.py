@@ -160,7 +160,7 @@ class FluxBot(commands.Bot):
             DiscordPresenter(self),
             DriverConfig(
                 max_in_flight=self.settings.max_jobs_in_flight,
-                max_per_user=self.settings.max_jobs_per_user,
+                max_in_flight_per_member=self.settings.max_jobs_in_flight_per_member,
                 poll_rate=self.settings.poll_rate,
                 soft_timeout=self.settings.job_soft_timeout,
                 hard_timeout=self.settings.job_hard_timeout,

@@ -6,7 +6,6 @@ import argparse
 import asyncio
 import logging
 import os
-import random
 import sys
 import time
 import uuid
@@ -21,11 +20,11 @@ from bot.apiframe.models import (
     ASPECT_RATIOS,
     OUTPUT_FORMATS,
     RESOLUTIONS,
-    FluxParams,
     GenerateRequest,
     JobStatus,
 )
 from bot.config import Settings, SettingsError, load_settings
+from bot.jobs.request import generate, to_apiframe
 from bot.logs import setup_logging
 
 if TYPE_CHECKING:
@@ -65,6 +64,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     settings = load_settings()
     settings.require("discord_token", "apiframe_api_key")
     setup_logging(settings.log_level, _secrets(settings))
+    for line in settings.deprecations:
+        log.warning(line)
     from bot.app import StartupError, run_bot  # the composition root; imports discord.py
 
     try:
@@ -154,8 +155,12 @@ def cmd_check(args: argparse.Namespace) -> int:
 # --- generate ----------------------------------------------------------------------------
 
 
-# The flag that sets each FluxParams field, so an error names what the user typed.
+# The flag behind each field of the request (and of its wire body), so an error names what
+# the user typed.
 _FLAGS = {
+    "references": "--image",
+    "strength": "--strength",
+    "quality": "--quality",
     "resolution": "--resolution",
     "aspect_ratio": "--aspect-ratio",
     "image_prompt": "--image",
@@ -172,19 +177,19 @@ _FORMAT_BY_SUFFIX = {".png": "png", ".jpg": "jpg", ".jpeg": "jpg", ".webp": "web
 
 
 def _generate_request(args: argparse.Namespace, settings: Settings) -> GenerateRequest:
-    params = FluxParams(
-        # As /flux does: without --resolution, DEFAULT_RESOLUTION.
-        resolution=args.resolution or settings.default_resolution,
+    """The same request /flux would make (defaults, seed range, strength rounding)."""
+    request = generate(
+        default_resolution=settings.default_resolution,
+        resolution=args.resolution,
         aspect_ratio=args.aspect_ratio,
-        image_prompt=args.image,
-        image_prompt_strength=args.strength,
-        input_images=[args.image] if args.image else None,
+        references=[args.image] if args.image else None,
+        strength=args.strength,
         output_format=args.format,
-        output_quality=args.quality,
-        prompt_upsampling=True if args.upsample else None,
+        quality=args.quality,
+        upsample=args.upsample or None,
         seed=args.seed,
     )
-    return GenerateRequest(prompt=args.prompt, flux_params=params)
+    return to_apiframe(args.prompt, request)
 
 
 def _option_problem(exc: ValidationError) -> str:
@@ -276,8 +281,7 @@ async def _finish(
     if not urls:
         return _fail(f"the job finished without an image (job {job.id})")
     image = await client.download(urls[0])
-    fmt = request.flux_params.output_format or "jpg"
-    path = output or Path(f"flux-{job.id}.{fmt}")
+    path = output or Path(f"flux-{job.id}.{request.flux_params.output_format}")
     try:
         await asyncio.to_thread(_write, path, image.data)
     except OSError as exc:
@@ -319,9 +323,6 @@ def cmd_generate(args: argparse.Namespace) -> int:
     settings.require("apiframe_api_key")
     # Retries are the client's business: the user sees the progress bar, then one line.
     setup_logging("ERROR", _secrets(settings))
-    if args.seed is None:
-        # Pick the seed here so it can be printed and the image reproduced.
-        args.seed = random.randrange(2**32)  # noqa: S311 - not for security
     # Everything that can be checked locally is, before the job is paid for.
     try:
         request = _generate_request(args, settings)
@@ -424,7 +425,9 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--resolution", choices=RESOLUTIONS)
     gen.add_argument("--aspect-ratio", choices=ASPECT_RATIOS)
     gen.add_argument("--image", metavar="URL", help="reference image URL")
-    gen.add_argument("--strength", type=float, help="reference strength 0-1, steps of 0.05")
+    gen.add_argument(
+        "--strength", type=float, help="reference strength 0-1, rounded to steps of 0.05"
+    )
     gen.add_argument("--format", choices=OUTPUT_FORMATS, type=lambda f: "jpg" if f == "jpeg" else f)
     gen.add_argument("--quality", type=int, help="output quality 0-100")
     gen.add_argument("--upsample", action="store_true", help="let the model rewrite the prompt")

@@ -9,6 +9,8 @@ from typing import Annotated, Literal
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from bot.apiframe.models import RESOLUTIONS, Resolution
+
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./data/flux-bot.db"
 # (backend, driver) pairs DATABASE_URL may name, after bot.storage.db.normalize_url.
 _DATABASE_DRIVERS = {("sqlite", "aiosqlite"), ("postgresql", "asyncpg")}
@@ -17,6 +19,10 @@ _DATABASE_DRIVERS = {("sqlite", "aiosqlite"), ("postgresql", "asyncpg")}
 _PLACEHOLDER = re.compile(
     r"(?i)(your[-_ ]|_here\b|changeme|change[-_]me|replace[-_ ]?me|^<.*>$|^x{4,}$)"
 )
+
+
+# Settings renamed, old name → new name.
+RENAMED = {"max_jobs_per_user": "max_jobs_in_flight_per_member"}
 
 
 class SettingsError(Exception):
@@ -69,9 +75,10 @@ class Settings(BaseSettings):
     shard_id: int | None = Field(default=None, ge=0)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
 
-    default_resolution: Literal["0.5MP", "1MP", "2MP", "4MP"] = "1MP"
+    default_resolution: Resolution = "1MP"
     max_jobs_in_flight: int = Field(default=8, ge=1, le=5000)
-    max_jobs_per_user: int = Field(default=2, ge=1, le=50)
+    max_jobs_in_flight_per_member: int = Field(default=2, ge=1, le=50)
+    max_jobs_per_user: int | None = Field(default=None, ge=1, le=50)  # its old name
     poll_rate: float = Field(default=4.0, gt=0, le=50)
     job_soft_timeout: float = Field(default=180.0, gt=0)
     job_hard_timeout: float = Field(default=600.0, gt=0)
@@ -85,7 +92,7 @@ class Settings(BaseSettings):
     default_monthly_limit: int | None = Field(default=None, ge=0)
     default_cooldown_seconds: int = Field(default=10, ge=0, le=86_400)
     default_jobs_per_member: int = Field(default=3, ge=1, le=50)
-    default_max_resolution: Literal["0.5MP", "1MP", "2MP", "4MP"] = "4MP"
+    default_max_resolution: Resolution = RESOLUTIONS[-1]
     default_reference_images: bool = True
     default_prompt_upsampling: bool = True
     default_monthly_budget: int | None = Field(default=None, ge=0)
@@ -169,6 +176,23 @@ class Settings(BaseSettings):
                 f"SHARD_ID: must be below SHARD_COUNT ({self.shard_count}); shards count from 0"
             )
         return self
+
+    @model_validator(mode="after")
+    def _old_names(self) -> Settings:
+        # Kept working for one release; `deprecations` says so in the log at start-up.
+        for old, new in RENAMED.items():
+            if getattr(self, old) is not None and new not in self.model_fields_set:
+                setattr(self, new, getattr(self, old))
+        return self
+
+    @property
+    def deprecations(self) -> list[str]:
+        """One line per setting still given by its old name."""
+        return [
+            f"{old.upper()} is deprecated: call it {new.upper()} (the old name goes in 0.3)"
+            for old, new in RENAMED.items()
+            if getattr(self, old) is not None
+        ]
 
     @property
     def syncs_commands(self) -> bool:

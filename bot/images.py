@@ -149,10 +149,6 @@ def _fitted(
     return FittedImage(data, info, reencoded=True, note=note)
 
 
-async def identify_async(data: bytes) -> ImageInfo:
-    return await asyncio.to_thread(identify, data)
-
-
 async def check_reference_async(data: bytes) -> ImageInfo:
     return await asyncio.to_thread(check_reference, data)
 

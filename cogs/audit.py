@@ -12,10 +12,11 @@ import contextlib
 import logging
 from collections import deque
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import discord
 
+from bot.jobs import describe
 from bot.jobs.failures import Failure
 from bot.moderation.gate import Refusal
 from bot.storage.jobs import JobRecord
@@ -44,23 +45,6 @@ def jump_url(guild_id: int | None, channel_id: int, message_id: int) -> str:
     return f"https://discord.com/channels/{guild_id or '@me'}/{channel_id}/{message_id}"
 
 
-def _settings_line(params: dict[str, Any]) -> str:
-    names = {
-        "resolution": "",
-        "aspect_ratio": "",
-        "output_format": "",
-        "quality": "quality ",
-        "seed": "seed ",
-        "strength": "strength ",
-    }
-    parts = [f"{label}{params[key]}" for key, label in names.items() if params.get(key) is not None]
-    if params.get("reference_url"):
-        parts.append("reference image")
-    if params.get("upsample"):
-        parts.append("upsampled")
-    return " · ".join(parts) or "defaults"
-
-
 def generation_entry(job: JobRecord) -> discord.Embed:
     embed = discord.Embed(
         title="Image generated", colour=COLOUR_GENERATION, timestamp=job.delivered_at
@@ -69,9 +53,9 @@ def generation_entry(job: JobRecord) -> discord.Embed:
     embed.add_field(name="Member", value=f"<@{job.user_id}>")
     embed.add_field(name="Channel", value=f"<#{job.channel_id}>")
     embed.add_field(name="Cost", value=f"{job.credit_cost or 0} credits")
-    embed.add_field(name="Settings", value=clip(_settings_line(job.params), 1024), inline=False)
+    embed.add_field(name="Settings", value=clip(describe.summary(job.request), 1024), inline=False)
     message_id = job.delivery_channel_message_id or job.response_message_id
-    if job.ephemeral:
+    if job.private:
         link = "private (only the member sees it)"
     elif message_id:
         link = f"[Jump to the image]({jump_url(job.guild_id, job.channel_id, message_id)})"

@@ -108,17 +108,18 @@ async def test_the_output_file_name_picks_the_format(
 
 
 async def test_generate_with_reference_image(sandbox: tuple[Sandbox, str], tmp_path: Path) -> None:
-    """--image sends the reference as image_prompt (+ strength) and in input_images."""
+    """--image sends the reference as image_prompt (+ strength) and in input_images; a
+    strength between two 0.05 steps is rounded to the nearest, as /flux does."""
     state, url = sandbox
     code, _, err = await run_cli(
         tmp_path, "generate", "a cat", "--image", "https://cdn.example/ref.png",
-        "--strength", "0.35", "-q", "-o", "cat.jpg",
+        "--strength", "0.33", "-q", "-o", "cat.jpg",
         APIFRAME_BASE_URL=url, APIFRAME_API_KEY=KEY,
     )  # fmt: skip
     assert code == 0, err
-    body = state.requests[0]["body"]
-    assert "image_prompt_strength" in body
-    assert "input_images" in body
+    params = json.loads(state.requests[0]["body"])["fluxParams"]
+    assert params["image_prompt_strength"] == 0.35
+    assert params["input_images"] == ["https://cdn.example/ref.png"]
 
 
 @pytest.mark.parametrize(
@@ -155,7 +156,7 @@ async def test_generate_failures_are_one_line(
 @pytest.mark.parametrize(
     ("options", "flag", "reason"),
     [
-        (["--strength", "0.33", "--image", "https://a.example/b.png"], "--strength", "0.05"),
+        (["--strength", "1.5", "--image", "https://a.example/b.png"], "--strength", "1"),
         (["--image", "not a url"], "--image", "URL"),
         (["--quality", "101"], "--quality", "100"),
         (["--seed", "-1"], "--seed", "0"),
@@ -300,7 +301,7 @@ async def test_migrate_and_check(sandbox: tuple[Sandbox, str], tmp_path: Path) -
     db = f"sqlite+aiosqlite:///{tmp_path}/data/bot.db"
     code, out, err = await run_cli(tmp_path, "migrate", DATABASE_URL=db)
     assert code == 0, err
-    assert "revision 0002" in out
+    assert "revision 0003" in out
     code, out, _ = await run_cli(
         tmp_path, "check", DATABASE_URL=db, APIFRAME_BASE_URL=url, APIFRAME_API_KEY=KEY,
         DISCORD_TOKEN="abc.def.ghi", DISCORD_API_BASE_URL="http://127.0.0.1:9/api/v10",
@@ -308,7 +309,7 @@ async def test_migrate_and_check(sandbox: tuple[Sandbox, str], tmp_path: Path) -
     lines = out.splitlines()
     assert lines[0].startswith("settings  ok")
     assert lines[1].startswith("database  ok")
-    assert "0002" in lines[1]
+    assert "0003" in lines[1]
     assert lines[2].startswith("apiframe  ok")
     assert lines[3].startswith("discord   FAIL")
     assert code == 1
@@ -384,12 +385,13 @@ async def test_run_without_discord_is_one_line(tmp_path: Path) -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]  # free, and closed again: nothing answers there
-    code, _, err = await run_cli(
-        tmp_path, "run", **_run_env(tmp_path, f"http://127.0.0.1:{port}/api/v10")
-    )
+    env = _run_env(tmp_path, f"http://127.0.0.1:{port}/api/v10")
+    code, _, err = await run_cli(tmp_path, "run", **env, MAX_JOBS_PER_USER="3")
     assert code == 1
     assert "Traceback" not in err
     assert err.strip().splitlines()[-1].startswith("error: cannot reach http://127.0.0.1:")
+    # A setting under its old name still works, and the log says what it is called now.
+    assert "MAX_JOBS_PER_USER is deprecated: call it MAX_JOBS_IN_FLIGHT_PER_MEMBER" in err
 
 
 async def test_sigterm_while_discord_never_answers_is_a_clean_stop(tmp_path: Path) -> None:

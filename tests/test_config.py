@@ -104,7 +104,9 @@ def test_every_setting_is_in_env_example() -> None:
     from bot.config import Settings
 
     example = (Path(__file__).parent.parent / ".env.example").read_text()
-    for name in Settings.model_fields:
+    from bot.config import RENAMED
+
+    for name in Settings.model_fields.keys() - RENAMED.keys():
         assert f"\n{name.upper()}=" in example, name
 
 
@@ -202,3 +204,16 @@ def test_an_empty_value_means_the_default(monkeypatch: pytest.MonkeyPatch) -> No
     assert settings.database_url == DEFAULT_DATABASE_URL
     monkeypatch.setenv("DEFAULT_DAILY_LIMIT", "0")
     assert load_settings().default_daily_limit is None
+
+
+def test_a_renamed_setting_still_works_and_says_so() -> None:
+    """The old name keeps working for one release, with a line for the log."""
+    settings = load_settings(max_jobs_per_user="4")
+    assert settings.max_jobs_in_flight_per_member == 4
+    assert settings.deprecations == [
+        "MAX_JOBS_PER_USER is deprecated: call it MAX_JOBS_IN_FLIGHT_PER_MEMBER"
+        " (the old name goes in 0.3)"
+    ]
+    both = load_settings(max_jobs_per_user="4", max_jobs_in_flight_per_member="3")
+    assert both.max_jobs_in_flight_per_member == 3
+    assert load_settings().deprecations == []

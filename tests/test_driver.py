@@ -16,10 +16,12 @@ from bot.images import FittedImage
 from bot.jobs.driver import DriverConfig, JobDriver
 from bot.jobs.failures import Failure
 from bot.jobs.presenter import Progress, Route
+from bot.jobs.request import Generate
 from bot.storage.db import Database
 from bot.storage.jobs import JobRecord, JobStore, NewJob
 from bot.storage.migrations import migrate
 from tests.conftest import ApiframeSandbox
+from tests.factories import create
 
 
 class SlowPresenter:
@@ -65,7 +67,7 @@ def new_job() -> NewJob:
         id=job_id,
         idempotency_key=f"test-{job_id}",
         prompt="a lighthouse at dusk",
-        params={"resolution": "0.5MP"},
+        request=Generate(resolution="0.5MP"),
         user_id=1,
         channel_id=2,
         guild_id=3,
@@ -85,7 +87,7 @@ async def test_stop_lets_a_delivery_under_way_finish(
     async with ApiframeClient(apiframe.key, apiframe.url) as client:
         config = DriverConfig(poll_rate=20, expected_seconds=1)
         driver = JobDriver(store, client, presenter, config, owner="test-process")
-        job = await store.create(new_job())
+        job = await create(store, new_job())
         driver.start()
         async with asyncio.timeout(15):
             await presenter.posting.wait()
@@ -127,7 +129,7 @@ async def test_a_webhook_completion_is_posted_once(
             poll_rate=20, expected_seconds=300, webhook_url="http://127.0.0.1:9/hook"
         )
         driver = JobDriver(store, client, presenter, config, owner="test-process")
-        job = await store.create(new_job())
+        job = await create(store, new_job())
         driver.start()
         async with asyncio.timeout(10):
             while (record := await store.get(job.id)) is None or record.apiframe_job_id is None:
@@ -152,7 +154,7 @@ async def test_a_lapsed_submission_lease_is_taken_over(
     """A process that died mid-submit left the job `submitting` under its lease: another
     process takes it over once the lease lapses and submits it under the same key."""
     presenter = CountingPresenter()
-    job = await store.create(new_job())
+    job = await create(store, new_job())
     async with ApiframeClient(apiframe.key, apiframe.url) as client:
         config = DriverConfig(poll_rate=20, expected_seconds=1, lease_seconds=5)
         dead = JobDriver(store, client, presenter, config, owner="dead-process")

@@ -20,6 +20,7 @@ from bot.jobs.driver import DriverConfig, JobDriver
 from bot.jobs.failures import Failure
 from bot.jobs.presenter import Route
 from bot.storage.jobs import JobRecord, JobStore
+from tests.factories import create
 from tests.test_driver import SlowPresenter, new_job, store
 
 __all__ = ["store"]  # the SQLite job store fixture, shared with the driver's other tests
@@ -96,7 +97,7 @@ def driver_for(
 
 async def running_job(store: JobStore, *, age: float = 30.0) -> JobRecord:
     """A job Apiframe is processing, submitted `age` seconds ago, next checked in an hour."""
-    job = await store.create(new_job())
+    job = await create(store, new_job())
     now = datetime.now(UTC)
     await store.transition(job.id, {"pending"}, "submitting")
     await store.transition(

@@ -92,5 +92,5 @@ def test_fit_downscales_when_quality_is_not_enough() -> None:
 async def test_async_wrappers_run_off_the_loop() -> None:
     """The async forms give the same answers as the sync ones."""
     data = _noise(80, 80)
-    assert await images.identify_async(data) == images.identify(data)
+    assert await images.check_reference_async(data) == images.check_reference(data)
     assert (await images.fit_async(data, 10**9)).data == data

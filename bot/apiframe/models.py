@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import (
     AliasChoices,
@@ -21,7 +21,6 @@ from pydantic import (
     field_validator,
 )
 
-MODEL_ID = "flux-2-max"
 PROMPT_MAX_LENGTH = 2000
 MAX_INPUT_IMAGES = 8
 
@@ -30,9 +29,10 @@ AspectRatio = Literal["1:1", "3:4", "4:3", "9:16", "16:9"]
 OutputFormat = Literal["jpg", "png", "webp"]
 WebhookEvent = Literal["progress", "completed", "failed"]
 
-RESOLUTIONS: tuple[Resolution, ...] = ("0.5MP", "1MP", "2MP", "4MP")
-ASPECT_RATIOS: tuple[AspectRatio, ...] = ("1:1", "3:4", "4:3", "9:16", "16:9")
-OUTPUT_FORMATS: tuple[OutputFormat, ...] = ("jpg", "png", "webp")
+RESOLUTIONS: tuple[Resolution, ...] = get_args(Resolution)  # smallest first
+ASPECT_RATIOS: tuple[AspectRatio, ...] = get_args(AspectRatio)
+OUTPUT_FORMATS: tuple[OutputFormat, ...] = get_args(OutputFormat)
+MEGAPIXELS: dict[Resolution, float] = {"0.5MP": 0.5, "1MP": 1.0, "2MP": 2.0, "4MP": 4.0}
 
 Url = Annotated[AnyHttpUrl, PlainSerializer(str, return_type=str)]
 

@@ -39,9 +39,6 @@ class RetryPolicy:
         return self.random() * ceiling
 
 
-NO_RETRY = RetryPolicy(max_attempts=1)
-
-
 async def call_with_retry(op: Callable[[], Awaitable[T]], policy: RetryPolicy, *, what: str) -> T:
     """Run `op`, retrying retryable Apiframe errors as the policy allows."""
     attempt = 1

@@ -24,15 +24,14 @@ from bot.apiframe.errors import ApiframeError
 from bot.apiframe.models import Job, JobStatus
 from bot.jobs import failures, queue, schedule
 from bot.jobs.failures import Failure, FailureKind
-from bot.jobs.options import GenerationOptions, build_request
 from bot.jobs.presenter import DeliveryError, Presenter, Progress, Route, Stage
-from bot.storage.jobs import JobRecord, JobStore
+from bot.jobs.request import to_apiframe
+from bot.storage.jobs import HeldReason, JobRecord, JobStore
 
 log = logging.getLogger(__name__)
 
 ACTIVE_AT_APIFRAME = {"submitting", "queued", "processing"}
 RUNNING = {"pending", *ACTIVE_AT_APIFRAME}  # not yet finished at Apiframe
-HELD = "a private result finished after the interaction expired"
 POLLED = {"queued", "processing"}
 # After the hard timeout a job is still checked now and then: if Apiframe finishes (and so
 # charges) it later, the image is delivered anyway. Results are kept about a day.
@@ -51,7 +50,7 @@ class DriverConfig(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     max_in_flight: int = 8
-    max_per_user: int = 2
+    max_in_flight_per_member: int = 2
     poll_rate: float = 4.0  # polls per second across all jobs
     soft_timeout: float = 180.0
     hard_timeout: float = 600.0
@@ -204,7 +203,7 @@ class JobDriver:
             in_flight=len(in_flight),
             in_flight_by_user=by_user,
             max_in_flight=self.config.max_in_flight,
-            max_per_user=self.config.max_per_user,
+            max_in_flight_per_member=self.config.max_in_flight_per_member,
         )
         now = self.clock()
         for entry in chosen:
@@ -310,6 +309,7 @@ class JobDriver:
                     job.id,
                     {"completed"},
                     "held",
+                    held_reason=HeldReason.REFUSED,
                     delivery_note=f"could not be posted: {exc}"[:500],
                     next_check_at=None,
                 )
@@ -321,8 +321,7 @@ class JobDriver:
     # --- submit -----------------------------------------------------------------------
 
     async def _submit(self, job: JobRecord) -> None:
-        options = GenerationOptions.model_validate(job.params)
-        request = build_request(job.prompt, options, webhook_url=self.config.webhook_url)
+        request = to_apiframe(job.prompt, job.request, webhook_url=self.config.webhook_url)
         try:
             accepted = await self.client.submit(request, idempotency_key=job.idempotency_key)
         except ApiframeError as exc:
@@ -509,11 +508,11 @@ class JobDriver:
 
     async def _deliver(self, job: JobRecord) -> None:
         """Download the result at once (its URL expires), fit it, post it exactly once."""
-        if job.ephemeral and self._route(job) is Route.CHANNEL:
+        if job.private and self._route(job) is Route.CHANNEL:
             # A private result cannot be posted once the token is gone: hold it for the
             # member's inbox (Apiframe keeps the file about a day).
             held = await self._move(
-                job.id, {"completed"}, "held", delivery_note=HELD, next_check_at=None
+                job.id, {"completed"}, "held", held_reason=HeldReason.LATE, next_check_at=None
             )
             log.info("job %s finished after its token expired; held for the inbox", job.id)
             expires = job.token_expires_at
@@ -543,7 +542,12 @@ class JobDriver:
             # Paid for, so never dropped: the member can still fetch it with /flux-inbox.
             log.warning("job %s: could not be posted (%s); held for the inbox", job.id, exc)
             held = await self._move(
-                job.id, {"completed"}, "held", delivery_note=str(exc), next_check_at=None
+                job.id,
+                {"completed"},
+                "held",
+                held_reason=HeldReason.REFUSED,
+                delivery_note=str(exc),
+                next_check_at=None,
             )
             if held is not None and route is Route.INTERACTION:
                 await self._show_held(held)

@@ -47,7 +47,7 @@ def admit(
     in_flight: int,
     in_flight_by_user: Mapping[int, int],
     max_in_flight: int,
-    max_per_user: int,
+    max_in_flight_per_member: int,
 ) -> list[Waiting]:
     """The waiting jobs to submit now, respecting the global and per-member caps."""
     free = max_in_flight - in_flight
@@ -56,7 +56,7 @@ def admit(
     for job in ordered:
         if free <= 0:
             break
-        if counts.get(job.user_id, 0) >= max_per_user:
+        if counts.get(job.user_id, 0) >= max_in_flight_per_member:
             continue
         chosen.append(job)
         counts[job.user_id] = counts.get(job.user_id, 0) + 1

@@ -77,14 +77,6 @@ class PollBudget:
         self._tokens = min(self.capacity, self._tokens + (now - self._stamp) * self.rate)
         self._stamp = now
 
-    def try_take(self) -> bool:
-        """Take a token if one is there now."""
-        self._refill()
-        if self._tokens >= 1:
-            self._tokens -= 1
-            return True
-        return False
-
     def wait_time(self) -> float:
         """Seconds until a token will be free."""
         self._refill()

@@ -1,4 +1,4 @@
-"""Creating jobs: the one entry point the Discord layer (and the CLI) uses to start work."""
+"""Creating and cancelling jobs: the one entry point the Discord layer uses to start work."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ from enum import StrEnum
 from typing import Any
 
 from bot.jobs.failures import FailureKind
-from bot.jobs.options import GenerationOptions
+from bot.jobs.request import JobRequest
 from bot.moderation.gate import Limits, Refusal
 from bot.storage.guilds import GuildStore
-from bot.storage.jobs import TERMINAL, JobRecord, JobStore, NewJob, utcnow
+from bot.storage.jobs import TERMINAL, JobRecord, JobState, JobStore, NewJob, utcnow
 
 
 class CancelOutcome(StrEnum):
@@ -34,7 +34,7 @@ class JobService:
         self,
         *,
         prompt: str,
-        options: GenerationOptions,
+        request: JobRequest,
         source: str = "command",
         parent_job_id: str | None = None,
         limits: Limits | None = None,
@@ -49,7 +49,7 @@ class JobService:
                 id=str(uuid.uuid4()),
                 idempotency_key=f"discord-{origin['interaction_id']}",
                 prompt=prompt,
-                params=options.to_json(),
+                request=request,
                 source=source,
                 parent_job_id=parent_job_id,
                 **origin,
@@ -67,8 +67,8 @@ class JobService:
         first (STARTED) or never will."""
         cancelled = await self.store.transition(
             job_id,
-            {"pending"},
-            "cancelled",
+            {JobState.PENDING},
+            JobState.CANCELLED,
             error_kind=FailureKind.CANCELLED.value,
             error_message=f"cancelled by <@{by_user_id}> while waiting",
             completed_at=utcnow(),

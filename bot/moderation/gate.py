@@ -1,7 +1,7 @@
 """The checks a generation passes before anything is paid for, in a fixed order:
 banned → channel → role → prompt rules → features and size → cooldown → in flight → quota → budget.
 
-`precheck` runs the first five (they need only the policy); `check_usage` runs the rest and is
+`check_policy` runs the first five (they need only the policy); `check_usage` runs the rest and is
 called by the store while it holds the guild's lock, so reservations never race.
 """
 
@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 from pydantic import BaseModel, ConfigDict
 
+from bot.apiframe.models import Resolution
 from bot.moderation.policy import Check, GuildPolicy, Tier, resolution_rank
 from bot.moderation.prompts import RuleClass, check_prompt
 from bot.text import counted
@@ -28,7 +29,7 @@ class Request(BaseModel):
     user_id: int
     role_ids: frozenset[int] = frozenset()
     prompt: str
-    resolution: str
+    resolution: Resolution
     has_reference: bool = False
     upsample: bool = False
 
@@ -52,12 +53,12 @@ class Limits(BaseModel):
     per_day: int | None = None
     per_month: int | None = None
     cooldown_seconds: int = 0
-    max_in_flight: int | None = None
+    jobs_per_member: int | None = None
     monthly_budget: int | None = None
     estimate: int = 0  # credits reserved for this job
 
 
-class Usage(BaseModel):
+class MemberUsage(BaseModel):
     """What a member (and their guild) used, read under the guild's lock."""
 
     model_config = ConfigDict(frozen=True)
@@ -103,7 +104,7 @@ def _mentions(ids: tuple[int, ...], template: str, limit: int = 5) -> str:
     return shown + (f" and {len(ids) - limit} more" if len(ids) > limit else "")
 
 
-def precheck(policy: GuildPolicy, request: Request, tier: Tier) -> Refusal | None:
+def check_policy(policy: GuildPolicy, request: Request, tier: Tier) -> Refusal | None:
     """Banned, channel, role, prompt rules, then features and size: the first that fails."""
     if request.user_id in policy.banned:
         reason = policy.banned[request.user_id] or "no reason given"
@@ -186,7 +187,7 @@ def limits_for(policy: GuildPolicy, tier: Tier, estimate: int) -> Limits:
         per_day=tier.per_day,
         per_month=tier.per_month,
         cooldown_seconds=policy.cooldown_seconds,
-        max_in_flight=policy.max_in_flight,
+        jobs_per_member=policy.jobs_per_member,
         monthly_budget=policy.monthly_budget,
         estimate=estimate,
     )
@@ -198,7 +199,7 @@ def _used_all(limit: int, period: str) -> str:
     return f"You've used all {limit} of your images for {period}."
 
 
-def check_usage(limits: Limits, usage: Usage, now: datetime) -> Refusal | None:
+def check_usage(limits: Limits, usage: MemberUsage, now: datetime) -> Refusal | None:
     """Cooldown, in flight, quota, then budget: the first that fails, with when to retry."""
     if limits.cooldown_seconds and usage.last_started_at is not None:
         ready = usage.last_started_at + timedelta(seconds=limits.cooldown_seconds)
@@ -208,11 +209,11 @@ def check_usage(limits: Limits, usage: Usage, now: datetime) -> Refusal | None:
                 reason="Please wait a little between images.",
                 retry_at=ready,
             )
-    if limits.max_in_flight is not None and usage.in_flight >= limits.max_in_flight:
+    if limits.jobs_per_member is not None and usage.in_flight >= limits.jobs_per_member:
         return Refusal(
             check=Check.IN_FLIGHT,
             reason=f"You already have {counted(usage.in_flight, 'image')} on the way (the limit"
-            f" here is {limits.max_in_flight}); please wait for one to finish.",
+            f" here is {limits.jobs_per_member}); please wait for one to finish.",
         )
     # The monthly quota first: when both are used up, tomorrow would be the wrong answer.
     if limits.per_month is not None and usage.this_month >= limits.per_month:

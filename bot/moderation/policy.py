@@ -10,27 +10,25 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from bot.apiframe.models import RESOLUTIONS, Resolution
+from bot.apiframe.models import MEGAPIXELS, RESOLUTIONS, Resolution
 from bot.config import Settings
 from bot.moderation.prompts import DEFAULT_ADULT_TERMS
 
-MEGAPIXELS: dict[str, float] = {"0.5MP": 0.5, "1MP": 1.0, "2MP": 2.0, "4MP": 4.0}
 
-
-def resolution_rank(resolution: str) -> int:
+def resolution_rank(resolution: Resolution) -> int:
     """0 for the smallest resolution, 3 for the largest."""
     return RESOLUTIONS.index(resolution)
 
 
 def estimate_credits(
-    resolution: str, *, has_reference: bool, first_mp: int = 7, per_extra_mp: int = 3
+    resolution: Resolution, *, has_reference: bool, first_mp: int = 7, per_extra_mp: int = 3
 ) -> int:
     """What a job will probably cost, reserved against the budget until Apiframe says.
 
     FLUX.2 [max] is priced at `first_mp` credits for the first output megapixel and
     `per_extra_mp` for each further one; input images are billed per megapixel too (assume
     about one megapixel for a reference)."""
-    mp = MEGAPIXELS.get(resolution, 2.0)
+    mp = MEGAPIXELS[resolution]
     cost = first_mp + math.ceil(max(0.0, mp - 1) * per_extra_mp)
     return cost + (per_extra_mp if has_reference else 0)
 
@@ -67,9 +65,9 @@ class GuildPolicy(BaseModel):
     per_month: int | None = Field(default=None, ge=0)
     tiers: tuple[Tier, ...] = ()
     cooldown_seconds: int = Field(default=0, ge=0)
-    max_in_flight: int = Field(default=2, ge=1)
+    jobs_per_member: int = Field(default=2, ge=1)
     # how big and what
-    max_resolution: Resolution = "4MP"
+    max_resolution: Resolution = RESOLUTIONS[-1]
     references_allowed: bool = True
     upsampling_allowed: bool = True
     # spend, in Apiframe credits per calendar month (UTC)
@@ -120,7 +118,7 @@ def defaults_from(settings: Settings) -> GuildPolicy:
         per_day=settings.default_daily_limit,
         per_month=settings.default_monthly_limit,
         cooldown_seconds=settings.default_cooldown_seconds,
-        max_in_flight=settings.default_jobs_per_member,
+        jobs_per_member=settings.default_jobs_per_member,
         max_resolution=settings.default_max_resolution,
         references_allowed=settings.default_reference_images,
         upsampling_allowed=settings.default_prompt_upsampling,

@@ -19,7 +19,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.moderation.gate import Limits, Refusal, Usage, check_usage, day_start, month_start
+from bot.moderation.gate import Limits, MemberUsage, Refusal, check_usage, day_start, month_start
 from bot.moderation.policy import GuildPolicy
 from bot.storage.db import Database
 from bot.storage.jobs import UNFINISHED, JobRecord, NewJob, as_utc, pending_row, utcnow
@@ -168,13 +168,13 @@ class GuildStore:
             session.add(row)
         return JobRecord.model_validate(row)
 
-    async def usage(self, guild_id: int | None, user_id: int, now: datetime) -> Usage:
+    async def usage(self, guild_id: int | None, user_id: int, now: datetime) -> MemberUsage:
         async with self.db.session() as session:
             return await self._usage(session, guild_id, user_id, now)
 
     async def _usage(
         self, session: AsyncSession, guild_id: int | None, user_id: int, now: datetime
-    ) -> Usage:
+    ) -> MemberUsage:
         day, month = day_start(now), month_start(now)
         mine = JobRow.user_id == user_id
         counted = JobRow.state.in_(COUNTED)
@@ -196,7 +196,7 @@ class GuildStore:
             func.max(case((counted, JobRow.created_at))),
         ).where(_guild(guild_id), mine)
         in_flight, last = (await session.execute(member)).one()
-        return Usage(
+        return MemberUsage(
             today=int(today),
             this_month=int(monthly),
             in_flight=int(in_flight),
@@ -260,6 +260,11 @@ class GuildStore:
         return sorted(totals, key=lambda t: (-t.generations, -t.credits, t.user_id))
 
 
+# Policy keys stored under an earlier name.
+_RENAMED = {"max_in_flight": "jobs_per_member"}
+
+
 def _apply(defaults: GuildPolicy, overrides: dict[str, Any]) -> GuildPolicy:
-    known = {k: v for k, v in overrides.items() if k in GuildPolicy.model_fields}
+    current = {_RENAMED.get(k, k): v for k, v in overrides.items()}
+    known = {k: v for k, v in current.items() if k in GuildPolicy.model_fields}
     return GuildPolicy.model_validate({**defaults.model_dump(), **known})

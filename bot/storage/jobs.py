@@ -4,53 +4,70 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable
 from datetime import UTC, datetime, timedelta
+from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import and_, case, func, or_, select, update
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from sqlalchemy import case, func, or_, select, update
 
+from bot.jobs.request import JobRequest, load_request
 from bot.storage.db import Database
 from bot.storage.models import JobRow
 
-STATES = {
-    "pending",  # written, waiting in our local queue
-    "submitting",  # being sent to Apiframe under its idempotency key
-    "queued",  # accepted by Apiframe
-    "processing",
-    "completed",  # result known at Apiframe, not yet posted
-    "delivered",
-    "held",  # paid and finished but not postable (e.g. private, token expired): see /flux-inbox
-    "failed",
-    "cancelled",
-    "timed_out",
-}
-TERMINAL = {"delivered", "held", "failed", "cancelled", "timed_out"}
+
+class JobState(StrEnum):
+    """Where a job is; the table below says where it may go next."""
+
+    PENDING = "pending"  # written, waiting in our local queue
+    SUBMITTING = "submitting"  # being sent to Apiframe under its idempotency key
+    QUEUED = "queued"  # accepted by Apiframe
+    PROCESSING = "processing"
+    COMPLETED = "completed"  # result known at Apiframe, not yet posted
+    DELIVERED = "delivered"
+    HELD = "held"  # paid and finished but not postable: see /flux-inbox and `HeldReason`
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    TIMED_OUT = "timed_out"
+
+
+class HeldReason(StrEnum):
+    """Why a finished job waits in /flux-inbox instead of where it was asked for."""
+
+    LATE = "late"  # a private result finished after the interaction expired
+    REFUSED = "refused"  # Discord would not take it where it was asked for
+
+
+S = JobState
+STATES = frozenset(JobState)
+TERMINAL = frozenset({S.DELIVERED, S.HELD, S.FAILED, S.CANCELLED, S.TIMED_OUT})
 UNFINISHED = STATES - TERMINAL
-_ENDINGS = frozenset({"failed", "cancelled", "timed_out"})
+_ENDINGS = frozenset({S.FAILED, S.CANCELLED, S.TIMED_OUT})
 # Where each state may go next. Staying in a state is always allowed (a guarded field update).
 # `timed_out` is terminal for the member, but Apiframe may still finish (and bill) the job late.
-TRANSITIONS: dict[str, frozenset[str]] = {
-    "pending": frozenset({"submitting"}) | _ENDINGS,
-    "submitting": frozenset({"pending", "queued", "processing", "completed"}) | _ENDINGS,
-    "queued": frozenset({"processing", "completed"}) | _ENDINGS,
-    "processing": frozenset({"completed"}) | _ENDINGS,
-    "completed": frozenset({"delivered", "held"}) | _ENDINGS,
-    "timed_out": frozenset({"completed"}),
-    "held": frozenset({"delivered", "failed"}),
-    "delivered": frozenset(),
-    "failed": frozenset(),
-    "cancelled": frozenset(),
+TRANSITIONS: dict[JobState, frozenset[JobState]] = {
+    S.PENDING: frozenset({S.SUBMITTING}) | _ENDINGS,
+    S.SUBMITTING: frozenset({S.PENDING, S.QUEUED, S.PROCESSING, S.COMPLETED}) | _ENDINGS,
+    S.QUEUED: frozenset({S.PROCESSING, S.COMPLETED}) | _ENDINGS,
+    S.PROCESSING: frozenset({S.COMPLETED}) | _ENDINGS,
+    S.COMPLETED: frozenset({S.DELIVERED, S.HELD}) | _ENDINGS,
+    S.TIMED_OUT: frozenset({S.COMPLETED}),
+    S.HELD: frozenset({S.DELIVERED, S.FAILED}),
+    S.DELIVERED: frozenset(),
+    S.FAILED: frozenset(),
+    S.CANCELLED: frozenset(),
 }
 
 
 def can_move(from_state: str, to_state: str) -> bool:
     """Whether a job may go from `from_state` to `to_state`."""
-    return from_state == to_state or to_state in TRANSITIONS.get(from_state, frozenset())
+    if from_state == to_state:
+        return True
+    return from_state in STATES and to_state in TRANSITIONS[JobState(from_state)]
 
 
 # States the driver looks at when `next_check_at` comes: running jobs, and timed-out ones that
 # may still finish (and be paid for) late.
-CHECKED = (UNFINISHED - {"pending"}) | {"timed_out"}
+CHECKED = (UNFINISHED - {S.PENDING}) | {S.TIMED_OUT}
 
 
 def utcnow() -> datetime:
@@ -71,7 +88,7 @@ class NewJob(BaseModel):
     id: str
     idempotency_key: str
     prompt: str
-    params: dict[str, Any] = Field(default_factory=dict)
+    request: JobRequest
     source: str = "command"
     parent_job_id: str | None = None
     user_id: int
@@ -82,10 +99,9 @@ class NewJob(BaseModel):
     interaction_token: str | None = Field(default=None, repr=False)
     token_expires_at: datetime | None = None
     response_message_id: int | None = None
-    ephemeral: bool = False
+    private: bool = False
     locale: str | None = None
     upload_limit: int | None = None
-    seed: int | None = None
     reserved_credits: int | None = None
 
 
@@ -97,7 +113,7 @@ class JobRecord(BaseModel):
     id: str
     idempotency_key: str
     apiframe_job_id: str | None
-    state: str
+    state: JobState
     guild_id: int | None
     channel_id: int
     user_id: int
@@ -106,11 +122,11 @@ class JobRecord(BaseModel):
     interaction_token: str | None = Field(repr=False)
     token_expires_at: datetime | None
     response_message_id: int | None
-    ephemeral: bool
+    private: bool
     locale: str | None
     upload_limit: int | None
     prompt: str
-    params: dict[str, Any]
+    request: JobRequest
     source: str
     parent_job_id: str | None
     progress: int | None
@@ -119,7 +135,6 @@ class JobRecord(BaseModel):
     error_message: str | None
     credit_cost: int | None
     reserved_credits: int | None = None
-    seed: int | None
     created_at: datetime
     updated_at: datetime
     submitted_at: datetime | None
@@ -131,15 +146,22 @@ class JobRecord(BaseModel):
     attempts: int
     delivery_channel_message_id: int | None
     delivery_note: str | None
+    held_reason: HeldReason | None = None
     lease_owner: str | None
     lease_until: datetime | None
+
+    @field_validator("request", mode="before")
+    @classmethod
+    def _stored(cls, value: object) -> object:
+        return load_request(value)
 
 
 def pending_row(new: NewJob, now: datetime) -> JobRow:
     """The row of a job just asked for."""
     return JobRow(
-        **new.model_dump(),
-        state="pending",
+        **new.model_dump(exclude={"request"}),
+        request=new.request.model_dump(mode="json"),
+        state=JobState.PENDING,
         created_at=now,
         updated_at=now,
         next_check_at=None,
@@ -154,12 +176,6 @@ class JobStore:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    async def create(self, new: NewJob) -> JobRecord:
-        row = pending_row(new, utcnow())
-        async with self.db.session() as session:
-            session.add(row)
-        return JobRecord.model_validate(row)
-
     async def get(self, job_id: str) -> JobRecord | None:
         async with self.db.session() as session:
             row = await session.get(JobRow, job_id)
@@ -172,9 +188,6 @@ class JobStore:
 
     async def get_by_apiframe_id(self, apiframe_job_id: str) -> JobRecord | None:
         return await self._one(JobRow.apiframe_job_id == apiframe_job_id)
-
-    async def get_by_idempotency_key(self, key: str) -> JobRecord | None:
-        return await self._one(JobRow.idempotency_key == key)
 
     async def transition(
         self, job_id: str, from_states: Collection[str], to_state: str, **fields: Any
@@ -349,43 +362,3 @@ class JobStore:
                 select(func.count()).select_from(JobRow).where(JobRow.state.in_(list(states)))
             )
             return int(count or 0)
-
-    async def count_active(self, user_id: int) -> int:
-        async with self.db.session() as session:
-            count = await session.scalar(
-                select(func.count())
-                .select_from(JobRow)
-                .where(JobRow.user_id == user_id, JobRow.state.in_(list(UNFINISHED)))
-            )
-            return int(count or 0)
-
-    async def count_by_state(
-        self, *, user_id: int | None = None, guild_id: int | None = None
-    ) -> dict[str, int]:
-        """How many jobs are in each state, optionally for one member or one server."""
-        query = select(JobRow.state, func.count()).group_by(JobRow.state)
-        if user_id is not None:
-            query = query.where(JobRow.user_id == user_id)
-        if guild_id is not None:
-            query = query.where(JobRow.guild_id == guild_id)
-        async with self.db.session() as session:
-            return {state: int(n) for state, n in await session.execute(query)}
-
-    async def queue_position(self, job_id: str) -> int | None:
-        """How many pending jobs were created before this one; None unless it is pending."""
-        async with self.db.session() as session:
-            job = await session.get(JobRow, job_id)
-            if job is None or job.state != "pending":
-                return None
-            ahead = await session.scalar(
-                select(func.count())
-                .select_from(JobRow)
-                .where(
-                    JobRow.state == "pending",
-                    or_(
-                        JobRow.created_at < job.created_at,
-                        and_(JobRow.created_at == job.created_at, JobRow.id < job.id),
-                    ),
-                )
-            )
-            return int(ahead or 0)

@@ -53,12 +53,12 @@ class JobRow(Base):
     interaction_token: Mapped[str | None] = mapped_column(Text)
     token_expires_at: Mapped[datetime | None]
     response_message_id: Mapped[int | None] = mapped_column(BigInteger)
-    ephemeral: Mapped[bool] = mapped_column(Boolean, default=False)
+    private: Mapped[bool] = mapped_column(Boolean, default=False)
     locale: Mapped[str | None] = mapped_column(String(16))
     upload_limit: Mapped[int | None] = mapped_column(BigInteger)
 
     prompt: Mapped[str] = mapped_column(Text)
-    params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    request: Mapped[dict[str, Any]] = mapped_column(JSON)  # a bot.jobs.request.JobRequest
     source: Mapped[str] = mapped_column(String(16), default="command")
     parent_job_id: Mapped[str | None] = mapped_column(String(36))
 
@@ -68,7 +68,6 @@ class JobRow(Base):
     error_message: Mapped[str | None] = mapped_column(Text)
     credit_cost: Mapped[int | None] = mapped_column(Integer)
     reserved_credits: Mapped[int | None] = mapped_column(Integer)  # estimate until credit_cost
-    seed: Mapped[int | None] = mapped_column(BigInteger)
 
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
@@ -81,6 +80,7 @@ class JobRow(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     delivery_channel_message_id: Mapped[int | None] = mapped_column(BigInteger)
     delivery_note: Mapped[str | None] = mapped_column(Text)
+    held_reason: Mapped[str | None] = mapped_column(String(16))
 
     lease_owner: Mapped[str | None] = mapped_column(String(64))
     lease_until: Mapped[datetime | None]

@@ -16,6 +16,7 @@ from discord.app_commands import locale_str as _T
 from discord.ext import commands
 
 from bot.apiframe.models import RESOLUTIONS
+from bot.jobs.describe import resolution_label
 from bot.moderation import gate
 from bot.moderation.policy import INHERIT, GuildPolicy, Tier
 from bot.moderation.prompts import normalize, validate_pattern
@@ -28,7 +29,7 @@ from cogs.i18n import names
 if TYPE_CHECKING:
     from bot.app import FluxBot
 
-RESOLUTION_CHOICES = [Choice(name=r.replace("MP", " MP"), value=r) for r in RESOLUTIONS]
+RESOLUTION_CHOICES = [Choice(name=resolution_label(r), value=r) for r in RESOLUTIONS]
 PERIOD_CHOICES = [
     Choice(name=_T("today"), value="today"),
     Choice(name=_T("last 7 days"), value="week"),
@@ -310,7 +311,7 @@ class Admin(
         if cooldown is not None:
             changes["cooldown_seconds"] = cooldown
         if in_flight is not None:
-            changes["max_in_flight"] = in_flight
+            changes["jobs_per_member"] = in_flight
         if not changes:
             await self._tell(interaction, "Give at least one limit to change.")
             return
@@ -608,7 +609,9 @@ class Admin(
         await interaction.edit_original_response(embed=embed, attachments=files)
 
 
-class Usage(commands.Cog):
+class UsageCommand(commands.Cog):
+    """`/flux-usage`: a member's own images used and left."""
+
     def __init__(self, bot: FluxBot) -> None:
         self.bot = bot
 
@@ -642,7 +645,7 @@ class Usage(commands.Cog):
             ),
         )
         embed.add_field(
-            name="On the way", value=f"{used.in_flight} of {policy.max_in_flight} at once"
+            name="On the way", value=f"{used.in_flight} of {policy.jobs_per_member} at once"
         )
         embed.set_footer(text="Only finished images count; failed ones are never counted.")
         await interaction.edit_original_response(embed=embed)
@@ -657,4 +660,4 @@ def _quota(used: int, limit: int | None, resets: datetime) -> str:
 
 async def setup(bot: FluxBot) -> None:
     await bot.add_cog(Admin(bot))
-    await bot.add_cog(Usage(bot))
+    await bot.add_cog(UsageCommand(bot))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot.jobs.describe import resolution_label
 from bot.moderation.policy import INHERIT, GuildPolicy, Tier
 
 LABELS = {
@@ -16,7 +17,7 @@ LABELS = {
     "per_month": "Images per month",
     "tiers": "Role tiers",
     "cooldown_seconds": "Cooldown",
-    "max_in_flight": "Images on the way per member",
+    "jobs_per_member": "Images on the way per member",
     "max_resolution": "Largest resolution",
     "references_allowed": "Reference images",
     "upsampling_allowed": "Prompt upsampling",
@@ -43,7 +44,7 @@ def _tier_limit(value: int | None) -> str:
 
 
 def tier_text(tier: Tier) -> str:
-    size = tier.max_resolution.replace("MP", " MP") if tier.max_resolution else "server cap"
+    size = resolution_label(tier.max_resolution) if tier.max_resolution else "server cap"
     return (
         f"<@&{tier.role_id}>: {_tier_limit(tier.per_day)}/day,"
         f" {_tier_limit(tier.per_month)}/month, up to {size}"
@@ -71,7 +72,7 @@ def value_text(field: str, value: Any) -> str:
     if field == "budget_warn_percent":
         return f"{value} %"
     if field == "max_resolution":
-        return str(value).replace("MP", " MP")
+        return resolution_label(str(value))
     if field in RULE_LISTS:
         return f"{len(value)} {'entry' if len(value) == 1 else 'entries'}" if value else "none"
     if field == "audit_channel_id":
@@ -108,7 +109,7 @@ def sections(policy: GuildPolicy) -> list[tuple[str, str]]:
         ("Who", lines("allowed_roles", "banned", "manager_roles")),
         (
             "How much",
-            lines("per_day", "per_month", "cooldown_seconds", "max_in_flight", "tiers"),
+            lines("per_day", "per_month", "cooldown_seconds", "jobs_per_member", "tiers"),
         ),
         ("How big and what", lines("max_resolution", "references_allowed", "upsampling_allowed")),
         ("Spend", lines("monthly_budget", "budget_warn_percent")),

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import random
 from typing import TYPE_CHECKING
 
 import discord
@@ -15,9 +14,10 @@ from discord.ext import commands
 
 from bot import images
 from bot.apiframe.errors import ApiframeError, NotFound
-from bot.apiframe.models import PROMPT_MAX_LENGTH
-from bot.jobs.options import GenerationOptions
+from bot.apiframe.models import PROMPT_MAX_LENGTH, RESOLUTIONS
+from bot.jobs.describe import resolution_label
 from bot.jobs.presenter import DeliveryError, Progress, Stage
+from bot.jobs.request import SEED_MAX, generate
 from bot.text import counted, noun
 from cogs.flux import _render
 from cogs.flux._gate import start_job
@@ -32,11 +32,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+_RESOLUTION_HINTS = {RESOLUTIONS[0]: " — fastest", RESOLUTIONS[-1]: " — most detail"}
 RESOLUTION_CHOICES = [
-    Choice(name=_T("0.5 MP — fastest"), value="0.5MP"),
-    Choice(name=_T("1 MP"), value="1MP"),
-    Choice(name=_T("2 MP"), value="2MP"),
-    Choice(name=_T("4 MP — most detail"), value="4MP"),
+    Choice(name=_T(resolution_label(r) + _RESOLUTION_HINTS.get(r, "")), value=r)
+    for r in RESOLUTIONS
 ]
 ASPECT_CHOICES = [
     Choice(name=_T("1:1 square"), value="1:1"),
@@ -50,12 +49,11 @@ FORMAT_CHOICES = [
     Choice(name=_T("PNG (lossless, larger)"), value="png"),
     Choice(name=_T("WebP"), value="webp"),
 ]
-MAX_SEED = 2**53 - 1  # the largest integer Discord's INTEGER option carries
 INBOX_BATCH = 10  # images one /flux-inbox posts
 INBOX_CLAIM_SECONDS = 120.0  # one /flux-inbox holds a result this long while it posts it
 
 
-def precheck(
+def check_options(
     prompt: str,
     image: discord.Attachment | None,
     strength: float | None,
@@ -144,36 +142,33 @@ class Flux(commands.Cog):
         format: Choice[str] | None = None,
         quality: app_commands.Range[int, 0, 100] | None = None,
         upsample: bool | None = None,
-        seed: app_commands.Range[int, 0, MAX_SEED] | None = None,
+        seed: app_commands.Range[int, 0, SEED_MAX] | None = None,
         private: bool = False,
     ) -> None:
         permissions = interaction.app_permissions if interaction.guild_id else None
-        refusal = precheck(prompt, image, strength, permissions)
+        refusal = check_options(prompt, image, strength, permissions)
         if refusal:
             await interaction.response.send_message(refusal, ephemeral=True)
             return
         # Acknowledge before any I/O: Discord drops interactions not answered within 3 s.
         callback = await interaction.response.defer(thinking=True, ephemeral=private)
 
-        settings = self.bot.settings
-        options = GenerationOptions(
-            resolution=resolution.value if resolution else settings.default_resolution,
+        request = generate(
+            default_resolution=self.bot.settings.default_resolution,
+            resolution=resolution.value if resolution else None,
             aspect_ratio=aspect_ratio.value if aspect_ratio else None,
-            reference_url=image.url if image else None,
-            # Apiframe takes steps of 0.05; round rather than refuse.
-            strength=round(round(strength * 20) / 20, 2) if strength is not None else None,
+            references=[image.url] if image else None,
+            strength=strength,
             output_format=format.value if format else None,
             quality=quality,
             upsample=upsample,
-            # Chosen here when the member gives none, so the seed shown can reproduce the
-            # image and Upscale keeps the same picture.
-            seed=seed if seed is not None else random.randrange(MAX_SEED),  # noqa: S311
+            seed=seed,
         )
         job = await start_job(
             interaction,
             callback,
             prompt=prompt,
-            options=options,
+            request=request,
             private=private,
             check_input=(lambda: self._check_reference(image)) if image is not None else None,
         )

@@ -14,7 +14,7 @@ def job_context(
     interaction: discord.Interaction[FluxBot],
     callback: discord.InteractionCallbackResponse[FluxBot] | None,
     *,
-    ephemeral: bool,
+    private: bool,
     fallback_channel_id: int = 0,
 ) -> dict[str, Any]:
     """The Discord fields of a new job, as plain values for the core."""
@@ -27,7 +27,7 @@ def job_context(
         "interaction_token": interaction.token,
         "token_expires_at": interaction.expires_at,
         "response_message_id": callback.message_id if callback else None,
-        "ephemeral": ephemeral,
+        "private": private,
         "locale": str(interaction.locale),
         "upload_limit": interaction.filesize_limit,
     }

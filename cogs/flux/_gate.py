@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 
-from bot.jobs.options import GenerationOptions
-from bot.moderation.gate import Refusal, Request, limits_for, precheck
+from bot.jobs.request import JobRequest
+from bot.moderation.gate import Refusal, Request, check_policy, limits_for
 from bot.moderation.policy import Check, estimate_credits
 from bot.storage.jobs import JobRecord
 from cogs import audit, budget
@@ -42,7 +42,7 @@ def _where(interaction: discord.Interaction[FluxBot]) -> tuple[int | None, bool]
 def request_for(
     interaction: discord.Interaction[FluxBot],
     prompt: str,
-    options: GenerationOptions,
+    request: JobRequest,
     *,
     channel_id: int,
 ) -> Request:
@@ -59,9 +59,9 @@ def request_for(
         user_id=member.id,
         role_ids=roles,
         prompt=prompt,
-        resolution=options.resolution or interaction.client.settings.default_resolution,
-        has_reference=options.reference_url is not None,
-        upsample=bool(options.upsample),
+        resolution=request.resolution,
+        has_reference=bool(request.references),
+        upsample=request.upsample,
     )
 
 
@@ -81,7 +81,7 @@ async def start_job(
     callback: discord.InteractionCallbackResponse[FluxBot] | None,
     *,
     prompt: str,
-    options: GenerationOptions,
+    request: JobRequest,
     private: bool,
     fallback_channel_id: int = 0,
     check_input: Callable[[], Awaitable[str | None]] | None = None,
@@ -94,17 +94,17 @@ async def start_job(
     the job and before anything is reserved; a message it returns is the member's refusal."""
     bot = interaction.client
     context = job_context(
-        interaction, callback, ephemeral=private, fallback_channel_id=fallback_channel_id
+        interaction, callback, private=private, fallback_channel_id=fallback_channel_id
     )
     policy = await bot.guild_policy(interaction.guild_id)
-    request = request_for(interaction, prompt, options, channel_id=context["channel_id"])
-    tier = policy.tier_for(request.role_ids)
+    asked = request_for(interaction, prompt, request, channel_id=context["channel_id"])
+    tier = policy.tier_for(asked.role_ids)
     result: JobRecord | Refusal | None
     if policy.blocked_patterns:
         # A guild's regular expressions may take up to a few hundred ms: not on the loop.
-        result = await asyncio.to_thread(precheck, policy, request, tier)
+        result = await asyncio.to_thread(check_policy, policy, asked, tier)
     else:
-        result = precheck(policy, request, tier)
+        result = check_policy(policy, asked, tier)
     if result is None and check_input is not None:
         problem = await check_input()
         if problem:
@@ -112,14 +112,14 @@ async def start_job(
             return None
     if result is None:
         estimate = estimate_credits(
-            request.resolution,
-            has_reference=request.has_reference,
+            asked.resolution,
+            has_reference=asked.has_reference,
             first_mp=bot.settings.credits_first_mp,
             per_extra_mp=bot.settings.credits_per_extra_mp,
         )
         result = await bot.jobs.create(
             prompt=prompt,
-            options=options,
+            request=request,
             limits=limits_for(policy, tier, estimate),
             **extra,
             **context,
@@ -130,8 +130,8 @@ async def start_job(
         interaction.guild_id,
         audit.refusal_entry(
             result,
-            user_id=request.user_id,
-            channel_id=request.channel_id,
+            user_id=asked.user_id,
+            channel_id=asked.channel_id,
             prompt=prompt,
             when=interaction.created_at,
         ),

@@ -11,10 +11,9 @@ import discord
 from discord.ext import commands
 
 from bot.images import FittedImage
-from bot.jobs.driver import HELD
 from bot.jobs.failures import Failure, FailureKind
 from bot.jobs.presenter import DeliveryError, Progress, Route, Stage
-from bot.storage.jobs import JobRecord
+from bot.storage.jobs import HeldReason, JobRecord
 from cogs import audit, budget
 from cogs.flux import _render
 from cogs.flux._views import cancel_view, result_view
@@ -77,12 +76,12 @@ class DiscordPresenter:
         # Only a job still waiting in our queue can be cancelled: nothing is paid for yet.
         waiting = progress.stage is Stage.WAITING
         view = cancel_view(job.id) if waiting else None
-        private_until = job.token_expires_at if job.ephemeral else None
+        private_until = job.token_expires_at if job.private else None
         embed = _render.progress_embed(job.prompt, progress, job.id, private_until=private_until)
         await self._edit(job, embed, view=view)
 
     async def show_held(self, job: JobRecord) -> None:
-        embed = _render.held_embed(job.prompt, job.id, late=job.delivery_note == HELD)
+        embed = _render.held_embed(job.prompt, job.id, late=job.held_reason is HeldReason.LATE)
         await self._edit(job, embed, view=None)
 
     def result_message(
@@ -98,10 +97,9 @@ class DiscordPresenter:
             seconds = (job.completed_at - job.submitted_at).total_seconds()
         embed = _render.result_embed(
             prompt=job.prompt,
-            params=job.params,
+            request=job.request,
             user_id=job.user_id,
             job_id=job.id,
-            seed=job.params.get("seed"),
             seconds=seconds,
             filename=filename,
             note=image.note,
@@ -119,12 +117,12 @@ class DiscordPresenter:
                 await self._edit(job, embed, attachments=[file], view=view)
                 return None
             except DeliveryError as exc:
-                if not exc.gone or job.ephemeral:
+                if not exc.gone or job.private:
                     raise
                 # The member deleted the "thinking…" message: post in the channel instead.
                 log.info("job %s: original response gone (%s); posting in channel", job.id, exc)
                 file.reset()
-        if job.ephemeral:
+        if job.private:
             raise DeliveryError(
                 "a private result cannot be posted after the interaction expired", retryable=False
             )
@@ -135,7 +133,7 @@ class DiscordPresenter:
     async def _point_placeholder(self, job: JobRecord, message_id: int) -> None:
         """The "thinking…" message can no longer be edited through the expired token; as the
         bot's own message it still can be through the channel: point it at the result."""
-        if job.response_message_id is None or job.ephemeral:
+        if job.response_message_id is None or job.private:
             return
         channel = self.bot.get_channel(job.channel_id)
         if not isinstance(channel, discord.abc.Messageable):
@@ -202,5 +200,5 @@ class DiscordPresenter:
         embed = _render.failure_embed(job.prompt, failure, job.id)
         if route is Route.INTERACTION:
             await self._edit(job, embed, attachments=[], view=None)
-        elif not job.ephemeral:
+        elif not job.private:
             await self._send_to_channel(job, embed)

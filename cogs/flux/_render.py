@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import discord
 
+from bot.jobs import describe
 from bot.jobs.failures import Failure
 from bot.jobs.presenter import Progress, Stage
+from bot.jobs.request import JobRequest
 
 BRAND = "FLUX.2 [max]"
 COLOUR_WORKING = discord.Colour.blurple()
@@ -105,10 +106,9 @@ def held_embed(prompt: str, job_id: str, *, late: bool) -> discord.Embed:
 def result_embed(
     *,
     prompt: str,
-    params: dict[str, Any],
+    request: JobRequest,
     user_id: int,
     job_id: str,
-    seed: int | None,
     seconds: float,
     filename: str,
     note: str | None,
@@ -117,17 +117,10 @@ def result_embed(
     """The embed posted with the finished image."""
     embed = discord.Embed(description=quoted(prompt, 4000), colour=COLOUR_DONE)
     embed.set_image(url=f"attachment://{filename}")
-    embed.add_field(name="Resolution", value=params.get("resolution") or "2MP")
-    embed.add_field(name="Aspect", value=params.get("aspect_ratio") or "1:1")
-    embed.add_field(name="Seed", value=str(seed) if seed is not None else "random")
-    embed.add_field(name="Format", value=filename.rsplit(".", 1)[-1].upper())
+    for label, value in describe.facts(request, file_format=filename.rsplit(".", 1)[-1]):
+        embed.add_field(name=label, value=value)
     embed.add_field(name="Time", value=duration(seconds))
     embed.add_field(name="Requested by", value=f"<@{user_id}>")
-    if params.get("reference_url"):
-        strength = params.get("strength")
-        embed.add_field(
-            name="Reference", value=f"strength {strength}" if strength is not None else "used"
-        )
     if note:
         text = note
         if original_url:

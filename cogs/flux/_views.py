@@ -3,15 +3,15 @@ database on each click, so they keep working after restarts and in every process
 
 from __future__ import annotations
 
-import random
 import re
 from typing import TYPE_CHECKING, Any
 
 import discord
 from discord import ui
 
-from bot.apiframe.models import PROMPT_MAX_LENGTH
-from bot.jobs.options import GenerationOptions
+from bot.apiframe.models import PROMPT_MAX_LENGTH, RESOLUTIONS
+from bot.jobs.describe import resolution_label
+from bot.jobs.request import new_seed
 from bot.jobs.service import CancelOutcome
 from cogs import audit
 from cogs.flux import _render
@@ -22,9 +22,9 @@ if TYPE_CHECKING:
     from bot.storage.jobs import JobRecord
 
 JOB_ID = r"(?P<job>[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})"
-MAX_SEED = 2**32 - 1
 VARY_STRENGTH = 0.6
 UPSCALE_STRENGTH = 0.9
+LARGEST = RESOLUTIONS[-1]
 
 # action → (label, emoji); the order is the order on screen.
 ACTIONS = {
@@ -52,10 +52,6 @@ NOT_YOURS = (
 )
 
 
-def _new_seed() -> int:
-    return random.randrange(MAX_SEED)  # noqa: S311 - a seed, not a secret
-
-
 def _image_url(interaction: discord.Interaction[FluxBot]) -> str | None:
     """The clicked message's image: a fresh signed URL, unlike the job's expiring result URL."""
     message = interaction.message
@@ -80,15 +76,13 @@ async def start_child(
     **changes: Any,
 ) -> None:
     """Start a new job derived from `parent`, owned by whoever clicked (already deferred)."""
-    params = {**parent.params, **changes}
-    options = GenerationOptions.model_validate({k: v for k, v in params.items() if v is not None})
     # The same policy as /flux: a button is no way around a limit or a prompt rule.
     await start_job(
         interaction,
         callback,
         prompt=prompt or parent.prompt,
-        options=options,
-        private=parent.ephemeral,
+        request=parent.request.changed(**changes),
+        private=parent.private,
         fallback_channel_id=parent.channel_id,
         source=source,
         parent_job_id=parent.id,
@@ -110,7 +104,7 @@ class EditPromptModal(ui.Modal, title="Edit the prompt"):
         if not text:
             await interaction.response.send_message("The prompt can't be empty.", ephemeral=True)
             return
-        callback = await interaction.response.defer(thinking=True, ephemeral=self.parent.ephemeral)
+        callback = await interaction.response.defer(thinking=True, ephemeral=self.parent.private)
         await start_child(interaction, callback, self.parent, source="edit", prompt=text)
 
 
@@ -119,7 +113,7 @@ class JobButton(
     template=rf"flux:(?P<action>{'|'.join(ACTIONS)}):{JOB_ID}",
 ):
     """One button under a result: reroll (new seed), vary (this image as reference), upscale
-    (the same picture at 4 MP), edit the prompt, or delete the image."""
+    (the same picture at the largest size), edit the prompt, or delete the image."""
 
     def __init__(self, action: str, job_id: str) -> None:
         label, emoji = ACTIONS[action]
@@ -160,22 +154,25 @@ class JobButton(
         if parent is None:
             await refuse_after_defer(interaction, GONE, private)
             return
-        reference = _image_url(interaction) or parent.params.get("reference_url")
+        image = _image_url(interaction)
+        references = [image] if image else list(parent.request.references[:1])
         if self.action == "reroll":
-            await start_child(interaction, callback, parent, source="reroll", seed=_new_seed())
+            await start_child(interaction, callback, parent, source="reroll", seed=new_seed())
         elif self.action == "vary":
             await start_child(
                 interaction,
                 callback,
                 parent,
                 source="vary",
-                seed=_new_seed(),
-                reference_url=reference,
+                seed=new_seed(),
+                references=references,
                 strength=VARY_STRENGTH,
             )
-        elif parent.params.get("resolution") == "4MP":
+        elif parent.request.resolution == LARGEST:
             await refuse_after_defer(
-                interaction, "This image is already at the largest size (4 MP).", private
+                interaction,
+                f"This image is already at the largest size ({resolution_label(LARGEST)}).",
+                private,
             )
         else:
             await start_child(
@@ -183,8 +180,8 @@ class JobButton(
                 callback,
                 parent,
                 source="upscale",
-                resolution="4MP",
-                reference_url=reference,
+                resolution=LARGEST,
+                references=references,
                 strength=UPSCALE_STRENGTH,
             )
 

@@ -9,12 +9,12 @@ import pytest
 from bot.config import load_settings
 from bot.moderation.gate import (
     Limits,
+    MemberUsage,
     Request,
-    Usage,
+    check_policy,
     check_usage,
     limits_for,
     next_month,
-    precheck,
 )
 from bot.moderation.policy import Check, GuildPolicy, Tier, defaults_from, estimate_credits
 
@@ -34,7 +34,7 @@ def request(**overrides: object) -> Request:
 
 
 def check(policy: GuildPolicy, req: Request) -> Check | None:
-    refusal = precheck(policy, req, policy.tier_for(req.role_ids))
+    refusal = check_policy(policy, req, policy.tier_for(req.role_ids))
     return refusal.check if refusal else None
 
 
@@ -67,7 +67,7 @@ def test_precheck_order_banned_channel_role_prompt_feature() -> None:
 
 
 def test_ban_reason_is_shown() -> None:
-    refusal = precheck(GuildPolicy(banned={7: "spam"}), request(), Tier(role_id=0))
+    refusal = check_policy(GuildPolicy(banned={7: "spam"}), request(), Tier(role_id=0))
     assert refusal is not None
     assert "spam" in refusal.reason
 
@@ -84,13 +84,13 @@ def test_adult_terms_need_an_age_restricted_channel_and_permission() -> None:
     allowed = GuildPolicy(adult_allowed=True)
     assert check(allowed, request(prompt=prompt)) is Check.PROMPT
     assert check(allowed, request(prompt=prompt, channel_nsfw=True)) is None
-    refusal = precheck(allowed, request(prompt=prompt), Tier(role_id=0))
+    refusal = check_policy(allowed, request(prompt=prompt), Tier(role_id=0))
     assert refusal is not None
     assert "age-restricted" in refusal.reason
 
 
 def test_refusal_names_the_rule_class_never_the_rule() -> None:
-    refusal = precheck(
+    refusal = check_policy(
         GuildPolicy(blocked_words=("kraken",)), request(prompt="a KR4KEN"), Tier(role_id=0)
     )
     assert refusal is not None
@@ -119,9 +119,9 @@ def test_most_generous_tier_wins() -> None:
 
 
 def test_usage_checks_in_order_with_retry_times() -> None:
-    limits = Limits(per_day=2, per_month=3, cooldown_seconds=60, max_in_flight=1,
+    limits = Limits(per_day=2, per_month=3, cooldown_seconds=60, jobs_per_member=1,
                     monthly_budget=20, estimate=7)  # fmt: skip
-    usage = Usage(today=2, this_month=3, in_flight=1, last_started_at=NOW, guild_credits=14)
+    usage = MemberUsage(today=2, this_month=3, in_flight=1, last_started_at=NOW, guild_credits=14)
     order = []
     while (refusal := check_usage(limits, usage, NOW)) is not None:
         order.append((refusal.check, refusal.retry_at))
@@ -145,10 +145,10 @@ def test_usage_checks_in_order_with_retry_times() -> None:
 def test_both_quotas_used_up_points_to_the_later_reset() -> None:
     mid_month = datetime(2026, 5, 10, 15, 0, tzinfo=UTC)
     limits = Limits(per_day=2, per_month=10)
-    both = check_usage(limits, Usage(today=2, this_month=10), mid_month)
+    both = check_usage(limits, MemberUsage(today=2, this_month=10), mid_month)
     assert both is not None
     assert (both.detail, both.retry_at) == ("monthly", datetime(2026, 6, 1, tzinfo=UTC))
-    daily = check_usage(limits, Usage(today=2, this_month=4), mid_month)
+    daily = check_usage(limits, MemberUsage(today=2, this_month=4), mid_month)
     assert daily is not None
     assert (daily.detail, daily.retry_at) == ("daily", datetime(2026, 5, 11, tzinfo=UTC))
 

@@ -46,8 +46,8 @@ class DatabaseFactory:
         self.opened.append(db)
         return db
 
-    async def migrate(self) -> None:
-        await migrate(self.url, **self.engine_kwargs)
+    async def migrate(self, revision: str = "head") -> None:
+        await migrate(self.url, revision, **self.engine_kwargs)
 
     async def close(self) -> None:
         for db in self.opened:

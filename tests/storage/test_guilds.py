@@ -82,7 +82,7 @@ async def test_budget_uses_real_cost_once_known(database: Database) -> None:
 
 async def test_cooldown_and_in_flight(database: Database) -> None:
     store = GuildStore(database)
-    limits = Limits(cooldown_seconds=60, max_in_flight=1)
+    limits = Limits(cooldown_seconds=60, jobs_per_member=1)
     assert isinstance(await store.reserve(new_job(), limits, NOW), JobRecord)
     soon = await store.reserve(new_job(), limits, NOW + timedelta(seconds=10))
     assert isinstance(soon, Refusal)
@@ -99,7 +99,7 @@ async def test_a_new_month_resets_quotas_but_not_cooldown_or_in_flight(
     database: Database,
 ) -> None:
     store = GuildStore(database)
-    limits = Limits(per_month=1, cooldown_seconds=60, max_in_flight=1)
+    limits = Limits(per_month=1, cooldown_seconds=60, jobs_per_member=1)
     before_midnight = datetime(2026, 11, 30, 23, 59, 50, tzinfo=UTC)
     assert isinstance(await store.reserve(new_job(), limits, before_midnight), JobRecord)
     just_after = await store.reserve(new_job(), limits, before_midnight + timedelta(seconds=15))
@@ -133,7 +133,7 @@ async def test_concurrent_reservations_never_exceed_the_quota(
     against a quota of five: exactly five are written."""
     await databases.migrate()
     stores = [GuildStore(databases.open()) for _ in range(4)]
-    limits = Limits(per_day=5, max_in_flight=None, monthly_budget=1000, estimate=10)
+    limits = Limits(per_day=5, jobs_per_member=None, monthly_budget=1000, estimate=10)
     results = await asyncio.gather(
         *(stores[i % 4].reserve(new_job(), limits, NOW) for i in range(40))
     )

@@ -35,10 +35,10 @@ def _config(connection: Connection) -> Config:
     return config
 
 
-def _upgrade(connection: Connection) -> None:
+def _upgrade(connection: Connection, revision: str) -> None:
     if connection.dialect.name == "postgresql":
         connection.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": _LOCK_ID})
-    command.upgrade(_config(connection), "head")
+    command.upgrade(_config(connection), revision)
 
 
 def _sqlite_write_lock_first(engine: AsyncEngine) -> None:
@@ -55,9 +55,10 @@ def _sqlite_write_lock_first(engine: AsyncEngine) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-async def migrate(url: str, **engine_kwargs: Any) -> None:
-    """Bring the database to the newest revision (safe to run again, and concurrently:
-    a PostgreSQL advisory lock or SQLite's write lock lets one process at a time upgrade)."""
+async def migrate(url: str, revision: str = "head", **engine_kwargs: Any) -> None:
+    """Bring the database to the newest revision, or to `revision` (safe to run again, and
+    concurrently: a PostgreSQL advisory lock or SQLite's write lock lets one process at a time
+    upgrade)."""
     engine = create_engine(normalize_url(url), **engine_kwargs)
     if engine.dialect.name == "sqlite":
         await use_wal(engine)
@@ -65,7 +66,7 @@ async def migrate(url: str, **engine_kwargs: Any) -> None:
         _sqlite_write_lock_first(engine)
     try:
         async with _process_lock(), engine.begin() as connection:
-            await connection.run_sync(_upgrade)
+            await connection.run_sync(_upgrade, revision)
     finally:
         await engine.dispose()
 

@@ -1,0 +1,46 @@
+"""How a request reads to people: one formatter for the result embed, the audit log, the usage
+commands and the buttons, so a setting is named and shown the same way everywhere."""
+
+from __future__ import annotations
+
+from bot.apiframe.models import Resolution
+from bot.jobs.request import JobRequest
+
+
+def resolution_label(resolution: Resolution | str) -> str:
+    """ "2MP" as people write it: "2 MP"."""
+    return resolution.replace("MP", " MP")
+
+
+def reference_label(request: JobRequest) -> str | None:
+    """What the references did, or None without any."""
+    count = len(request.references)
+    if not count:
+        return None
+    parts = [f"{count} images"] if count > 1 else []
+    if request.strength is not None:
+        parts.append(f"strength {request.strength:g}")
+    return ", ".join(parts) or "used"
+
+
+def facts(request: JobRequest, *, file_format: str | None = None) -> list[tuple[str, str]]:
+    """(label, value) for each setting of `request`, in display order. `file_format`: the
+    format of the file actually posted, when a too-large image had to be re-encoded."""
+    shown: list[tuple[str, str]] = [
+        ("Resolution", request.resolution),
+        ("Aspect", request.aspect_ratio),
+        ("Seed", str(request.seed)),
+        ("Format", (file_format or request.output_format).upper()),
+    ]
+    if request.quality is not None:
+        shown.append(("Quality", str(request.quality)))
+    if (reference := reference_label(request)) is not None:
+        shown.append(("Reference", reference))
+    if request.upsample:
+        shown.append(("Upsampling", "on"))
+    return shown
+
+
+def summary(request: JobRequest) -> str:
+    """The settings on one line: "Resolution 1MP · Aspect 16:9 · Seed 42 · Format PNG"."""
+    return " · ".join(f"{label} {value}" for label, value in facts(request))
