@@ -14,6 +14,7 @@ RUN useradd --create-home --uid 10001 flux \
 
 WORKDIR /app
 COPY pyproject.toml README.md ./
+COPY app ./app
 COPY bot ./bot
 COPY cogs ./cogs
 RUN pip install .

@@ -83,7 +83,7 @@ async def world(
             **env,
         }
         process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot", "run", cwd=tmp, env=bot_env,
+            sys.executable, "-m", "app", "run", cwd=tmp, env=bot_env,
         )  # fmt: skip
         try:
             await discord.wait_ready(timeout=60)

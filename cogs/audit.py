@@ -23,7 +23,7 @@ from bot.storage.jobs import JobRecord
 from cogs.flux._render import quoted
 
 if TYPE_CHECKING:
-    from bot.app import FluxBot
+    from app.bot import FluxBot
 
 log = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ import discord
 from cogs import audit
 
 if TYPE_CHECKING:
-    from bot.app import FluxBot
+    from app.bot import FluxBot
 
 
 async def announce(bot: FluxBot, guild_id: int) -> None:

@@ -10,7 +10,7 @@ from discord.app_commands import locale_str as _T
 from discord.ext import commands
 
 if TYPE_CHECKING:
-    from bot.app import FluxBot
+    from app.bot import FluxBot
 
 HELP = (
     "I turn your words into images with **FLUX.2 [max]** by Black Forest Labs.\n\n"

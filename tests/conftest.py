@@ -108,24 +108,16 @@ async def bot_runner(
     bot_env: dict[str, str], discord_standin: LocalDiscord
 ) -> AsyncIterator[RunningBot]:
     """Start/stop the bot in-process; `await bot_runner.start()` returns the FluxBot."""
-    from bot.apiframe.client import ApiframeClient
-    from bot.app import FluxBot, configure_discord_endpoints
-    from bot.storage.db import Database
-    from bot.storage.migrations import migrate
+    from app.bot import FluxBot
+    from app.run import build_bot
 
     state: dict[str, Any] = {}
 
     async def start() -> FluxBot:
         settings = settings_from(bot_env)
-        configure_discord_endpoints(settings)
-        await migrate(settings.database_url)
-        db = Database(settings.database_url)
-        client = ApiframeClient(
-            settings.secret("apiframe_api_key"), settings.apiframe_base_url, timeout=10
-        )
-        bot = FluxBot(settings, db=db, client=client)
+        bot = await build_bot(settings)
         task = asyncio.create_task(bot.start(settings.secret("discord_token")))
-        state.update(bot=bot, task=task, db=db, client=client)
+        state.update(bot=bot, task=task)
         async with asyncio.timeout(20):
             while not bot.synced.is_set():
                 if task.done():
@@ -141,8 +133,7 @@ async def bot_runner(
         await state["bot"].close()
         with contextlib.suppress(asyncio.CancelledError):
             await state["task"]
-        await state["client"].close()
-        await state["db"].dispose()
+        await state["bot"].services.close()
         state.clear()
 
     runner = RunningBot(start, stop)
@@ -160,7 +151,7 @@ async def bot(bot_runner: RunningBot) -> Any:
 
 @dataclass
 class BotProcess:
-    """The bot as a real `python -m bot run` process (to kill and restart it)."""
+    """The bot as a real `python -m app run` process (to kill and restart it)."""
 
     env: dict[str, str]
     log_path: Path
@@ -170,7 +161,7 @@ class BotProcess:
     async def start(self) -> None:
         log = self.log_path.open("ab")
         self.process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot", "run",
+            sys.executable, "-m", "app", "run",
             cwd=self.log_path.parent,
             env={**os.environ, "PYTHONPATH": str(ROOT), **self.env},
             stdout=log, stderr=log,

@@ -31,12 +31,12 @@ async def sandbox(tmp_path: Path) -> AsyncIterator[tuple[Sandbox, str]]:
 
 
 async def run_cli(cwd: Path, *args: str, **env: str) -> tuple[int, str, str]:
-    """Run `python -m bot ARGS` in `cwd` with only the given bot settings."""
+    """Run `python -m app ARGS` in `cwd` with only the given bot settings."""
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("APIFRAME_", "DISCORD_"))}
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "bot",
+        "app",
         *args,
         cwd=cwd,
         env={**clean, "PYTHONPATH": str(Path(__file__).parent.parent), **env},
@@ -231,7 +231,7 @@ async def test_ctrl_c_names_the_job(sandbox: tuple[Sandbox, str], tmp_path: Path
     state.add_outcome(Outcome(status="NEVER"))
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("APIFRAME_", "DISCORD_"))}
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", "generate", "x", "-q",
+        sys.executable, "-m", "app", "generate", "x", "-q",
         cwd=tmp_path, stderr=asyncio.subprocess.PIPE,
         env={**clean, "PYTHONPATH": str(Path(__file__).parent.parent),
              "APIFRAME_BASE_URL": url, "APIFRAME_API_KEY": KEY},
@@ -319,7 +319,7 @@ async def test_migrate_and_check(sandbox: tuple[Sandbox, str], tmp_path: Path) -
 async def test_sandbox_command_serves(tmp_path: Path) -> None:
     """`flux-bot sandbox --port 0` starts and prints where it listens."""
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", "sandbox", "--port", "0",
+        sys.executable, "-m", "app", "sandbox", "--port", "0",
         cwd=tmp_path, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
         env={**os.environ, "PYTHONPATH": str(Path(__file__).parent.parent)},
     )  # fmt: skip
@@ -402,7 +402,7 @@ async def test_sigterm_while_discord_never_answers_is_a_clean_stop(tmp_path: Pat
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("APIFRAME_", "DISCORD_"))}
     env = _run_env(tmp_path, f"http://127.0.0.1:{port}/api/v10")
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", "run",
+        sys.executable, "-m", "app", "run",
         cwd=tmp_path, stderr=asyncio.subprocess.PIPE,
         env={**clean, "PYTHONPATH": str(Path(__file__).parent.parent), **env},
     )  # fmt: skip

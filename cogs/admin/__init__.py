@@ -27,7 +27,7 @@ from cogs.admin import _format
 from cogs.i18n import names
 
 if TYPE_CHECKING:
-    from bot.app import FluxBot
+    from app.bot import FluxBot
 
 RESOLUTION_CHOICES = [Choice(name=resolution_label(r), value=r) for r in RESOLUTIONS]
 PERIOD_CHOICES = [

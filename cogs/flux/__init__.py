@@ -26,7 +26,7 @@ from cogs.flux._views import CancelButton, JobButton
 from cogs.i18n import names
 
 if TYPE_CHECKING:
-    from bot.app import FluxBot
+    from app.bot import FluxBot
     from bot.jobs.driver import JobDriver
     from bot.storage.jobs import JobRecord
 

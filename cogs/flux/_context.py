@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 import discord
 
 if TYPE_CHECKING:
-    from bot.app import FluxBot
+    from app.bot import FluxBot
 
 
 def job_context(

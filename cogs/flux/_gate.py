@@ -16,7 +16,7 @@ from cogs import audit, budget
 from cogs.flux._context import job_context
 
 if TYPE_CHECKING:
-    from bot.app import FluxBot
+    from app.bot import FluxBot
 
 
 def describe_refusal(refusal: Refusal) -> str:

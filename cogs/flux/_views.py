@@ -13,12 +13,13 @@ from bot.apiframe.models import PROMPT_MAX_LENGTH, RESOLUTIONS
 from bot.jobs.describe import resolution_label
 from bot.jobs.request import new_seed
 from bot.jobs.service import CancelOutcome
+from cogs import _errors as errors
 from cogs import audit
 from cogs.flux import _render
 from cogs.flux._gate import refuse_after_defer, start_job
 
 if TYPE_CHECKING:
-    from bot.app import FluxBot
+    from app.bot import FluxBot
     from bot.storage.jobs import JobRecord
 
 JOB_ID = r"(?P<job>[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})"
@@ -89,7 +90,7 @@ async def start_child(
     )
 
 
-class EditPromptModal(ui.Modal, title="Edit the prompt"):
+class EditPromptModal(errors.Modal, title="Edit the prompt"):
     prompt: ui.TextInput[EditPromptModal] = ui.TextInput(
         label="Prompt", style=discord.TextStyle.paragraph, max_length=PROMPT_MAX_LENGTH
     )
@@ -134,6 +135,7 @@ class JobButton(
     ) -> JobButton:
         return cls(match["action"], match["job"])
 
+    @errors.guarded
     async def callback(self, interaction: discord.Interaction[FluxBot]) -> None:  # type: ignore[override]
         store = interaction.client.store
         if self.action == "edit":
@@ -208,7 +210,7 @@ async def delete_result(interaction: discord.Interaction[FluxBot], job_id: str) 
 
 def result_view(job_id: str) -> ui.View:
     """The buttons posted under a finished image."""
-    view = ui.View(timeout=None)
+    view = errors.View(timeout=None)
     for action in ACTIONS:
         view.add_item(JobButton(action, job_id))
     return view
@@ -234,6 +236,7 @@ class CancelButton(ui.DynamicItem[ui.Button[Any]], template=rf"flux:cancel:{JOB_
     ) -> CancelButton:
         return cls(match["job"])
 
+    @errors.guarded
     async def callback(self, interaction: discord.Interaction[FluxBot]) -> None:  # type: ignore[override]
         bot = interaction.client
         await interaction.response.defer()  # first: the message the button is on is "@original"
@@ -256,6 +259,6 @@ class CancelButton(ui.DynamicItem[ui.Button[Any]], template=rf"flux:cancel:{JOB_
 
 def cancel_view(job_id: str) -> ui.View:
     """The button shown while a job waits in line."""
-    view = ui.View(timeout=None)
+    view = errors.View(timeout=None)
     view.add_item(CancelButton(job_id))
     return view

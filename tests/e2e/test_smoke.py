@@ -28,7 +28,7 @@ async def test_in_process_bot_syncs_and_answers(bot: object, discord_standin: Lo
 async def test_bot_process_starts_and_answers(
     bot_process: BotProcess, discord_standin: LocalDiscord
 ) -> None:
-    """`python -m bot run` starts against the stand-in and answers a command."""
+    """`python -m app run` starts against the stand-in and answers a command."""
     await bot_process.start()
     try:
         await discord_standin.wait_ready(timeout=30)

@@ -66,7 +66,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     setup_logging(settings.log_level, _secrets(settings))
     for line in settings.deprecations:
         log.warning(line)
-    from bot.app import StartupError, run_bot  # the composition root; imports discord.py
+    from app.run import StartupError, run_bot  # imports discord.py: only when running
 
     try:
         asyncio.run(run_bot(settings))
@@ -79,7 +79,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 async def _check(settings: Settings) -> list[tuple[str, bool, str]]:
-    from bot.apiframe.client import ApiframeClient
+    from bot.services import apiframe_client
     from bot.storage.db import describe_url
     from bot.storage.migrations import current_revision
 
@@ -94,11 +94,7 @@ async def _check(settings: Settings) -> list[tuple[str, bool, str]]:
     if problem := settings.problem("apiframe_api_key"):
         results.append(("apiframe", False, problem))
     else:
-        async with ApiframeClient(
-            settings.secret("apiframe_api_key"),
-            settings.apiframe_base_url,
-            timeout=settings.apiframe_timeout,
-        ) as client:
+        async with apiframe_client(settings) as client:
             try:
                 me = await client.me()
                 team = me.get("team") or {}
@@ -218,15 +214,10 @@ def _output_problem(output: Path | None) -> str | None:
 async def _generate(
     settings: Settings, args: argparse.Namespace, request: GenerateRequest, output: Path | None
 ) -> int:
-    from bot.apiframe.client import ApiframeClient
+    from bot.services import apiframe_client
 
     started = time.monotonic()
-    async with ApiframeClient(
-        settings.secret("apiframe_api_key"),
-        settings.apiframe_base_url,
-        timeout=settings.apiframe_timeout,
-        max_download_bytes=settings.apiframe_max_download_mb * 2**20,
-    ) as client:
+    async with apiframe_client(settings) as client:
         accepted = await client.submit(request, idempotency_key=f"cli-{uuid.uuid4()}")
         # From here on the job exists and may be billed: every error names it, so it can be
         # looked up (or its result fetched) later.
@@ -442,7 +433,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of `flux-bot` and `python -m bot`."""
+    """Entry point of `flux-bot` and `python -m app`."""
     args = build_parser().parse_args(argv)
     func = getattr(args, "func", cmd_run)
     try:

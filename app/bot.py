@@ -1,0 +1,161 @@
+"""The bot: Discord on the outside, the core's services (`bot.services`) on the inside."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+import uuid
+from collections.abc import Callable
+from typing import Any, Protocol
+
+import discord
+import yarl
+from discord import app_commands
+from discord.ext import commands
+
+from bot import images
+from bot.apiframe.models import Job
+from bot.config import Settings
+from bot.jobs.presenter import Presenter
+from bot.jobs.service import JobService
+from bot.jobs.webhook import WebhookReceiver
+from bot.metrics import LoopLagMonitor, peak_rss_mb
+from bot.moderation.policy import GuildPolicy, defaults_from
+from bot.services import Services
+from bot.web import WebServer
+from cogs import _errors as errors
+
+log = logging.getLogger(__name__)
+
+EXTENSIONS = ("cogs.meta", "cogs.flux", "cogs.admin")
+
+
+def configure_discord_endpoints(settings: Settings) -> None:
+    """Point discord.py at a REST proxy or gateway other than Discord's own.
+
+    `DISCORD_API_BASE_URL` is the full REST base including the version
+    (e.g. `http://nirn:8080/api/v10`); interaction webhooks are built from it too.
+    """
+    from discord.gateway import DiscordWebSocket
+    from discord.http import Route
+
+    Route.BASE = settings.discord_api_base_url or "https://discord.com/api/v10"
+    gateway = settings.discord_gateway_url or "wss://gateway.discord.gg/"
+    DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(gateway)
+
+
+class FluxTree(app_commands.CommandTree["FluxBot"]):
+    """Commands and context menus take the one error path of every interaction."""
+
+    async def on_error(
+        self, interaction: discord.Interaction[FluxBot], error: app_commands.AppCommandError
+    ) -> None:
+        await errors.report(interaction, error)
+
+
+class AuditSink(Protocol):
+    """Where audit entries go (the audit-log channel); built by the composition root."""
+
+    async def record(self, guild_id: int | None, embed: discord.Embed) -> None: ...
+
+    async def close(self) -> None: ...
+
+
+class FluxBot(commands.Bot):
+    """The bot: Discord on the outside, the job core on the inside."""
+
+    def __init__(
+        self,
+        services: Services,
+        *,
+        audit: Callable[[FluxBot], AuditSink],
+        presenter: Callable[[FluxBot], Presenter],
+        owner: str | None = None,
+    ) -> None:
+        settings = services.settings
+        intents = discord.Intents.none()
+        intents.guilds = True
+        # The bot never joins voice: the start-up warnings about voice libraries are noise.
+        discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = False
+        super().__init__(
+            command_prefix=commands.when_mentioned,
+            intents=intents,
+            tree_cls=FluxTree,
+            help_command=None,
+            max_ratelimit_timeout=60,
+            shard_id=settings.shard_id,
+            shard_count=settings.shard_count,
+            # Prompts are user text: nothing the bot posts may ping anyone unless it says so.
+            allowed_mentions=discord.AllowedMentions.none(),
+        )
+        self.services = services
+        self.settings = settings
+        self.store = services.jobs
+        self.guild_store = services.guilds
+        self.policy_defaults = defaults_from(settings)
+        self.owner_name = owner or f"{socket.gethostname()}-{uuid.uuid4().hex[:6]}"
+        self.driver = services.driver(presenter(self), owner=self.owner_name)
+        self.jobs = JobService(self.guild_store, self.store, self.driver.wake)
+        self.web = WebServer(settings.web_host, settings.web_port, self.health)
+        self.webhooks = WebhookReceiver(settings.secret("apiframe_api_key"), self._on_webhook)
+        self.webhooks.install(self.web.app)
+        self.synced = asyncio.Event()
+        self.lag = LoopLagMonitor()
+        self.audit = audit(self)
+
+    async def guild_policy(self, guild_id: int | None) -> GuildPolicy:
+        """The moderation policy in force in a guild (the settings' defaults in DMs)."""
+        if not guild_id:
+            return self.policy_defaults
+        return await self.guild_store.policy(guild_id, self.policy_defaults)
+
+    async def _on_webhook(self, remote: Job, event: str) -> None:
+        job = await self.store.get_by_apiframe_id(remote.id)
+        if job is None:
+            return
+        await self.driver.apply_webhook(job, remote)
+
+    async def health(self) -> dict[str, Any]:
+        """Fit to serve when connected to Discord and the job loop runs."""
+        driver_ok = self.driver.running
+        return {
+            "ok": self.is_ready() and not self.is_closed() and driver_ok,
+            "discord": "ready" if self.is_ready() else "connecting",
+            "jobs": "running" if driver_ok else "stopped",
+            "latency_ms": round(self.latency * 1000) if self.is_ready() else None,
+            "loop_lag_p99_ms": self.lag.p99_ms(),
+            "peak_rss_mb": peak_rss_mb(),
+            "jobs_in_flight": await self.store.count_in({"submitting", "queued", "processing"}),
+        }
+
+    async def setup_hook(self) -> None:
+        for extension in EXTENSIONS:
+            await self.load_extension(extension)
+        await images.warm_up()
+        await self.web.start()
+        self.lag.start()
+        self.driver.start()
+        await self.sync_commands()
+
+    async def sync_commands(self) -> None:
+        """Register the commands: instantly in the configured guilds, else globally. With
+        several shards only shard 0 does it; the others need not wait for it."""
+        if self.settings.syncs_commands:
+            if self.settings.discord_guild_ids:
+                for guild_id in self.settings.discord_guild_ids:
+                    guild = discord.Object(guild_id)
+                    self.tree.copy_global_to(guild=guild)
+                    await self.tree.sync(guild=guild)
+            else:
+                await self.tree.sync()
+            log.info("application commands synced")
+        self.synced.set()
+
+    async def close(self) -> None:
+        await self.driver.stop()
+        await self.webhooks.drain()
+        await self.audit.close()
+        await self.lag.stop()
+        await self.web.stop()
+        await super().close()

@@ -1,0 +1,80 @@
+"""The one wiring of the core: settings in, the long-lived services out.
+
+The bot, the CLI and the test fixtures all build their database, stores, Apiframe client and job
+driver here, so each is configured from the settings in exactly one place.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.apiframe.client import ApiframeClient
+from bot.config import Settings
+from bot.jobs.driver import DriverConfig, JobDriver
+from bot.jobs.presenter import Presenter
+from bot.jobs.webhook import webhook_url
+from bot.storage.db import Database
+from bot.storage.guilds import GuildStore
+from bot.storage.jobs import JobStore
+from bot.storage.migrations import migrate
+
+
+def apiframe_client(settings: Settings) -> ApiframeClient:
+    """A client for the configured Apiframe (key, base URL, timeout, download cap)."""
+    return ApiframeClient(
+        settings.secret("apiframe_api_key"),
+        settings.apiframe_base_url,
+        timeout=settings.apiframe_timeout,
+        max_download_bytes=settings.apiframe_max_download_mb * 2**20,
+    )
+
+
+def driver_config(settings: Settings) -> DriverConfig:
+    """The job loop's knobs, from the settings."""
+    public = settings.webhook_public_url
+    return DriverConfig(
+        max_in_flight=settings.max_jobs_in_flight,
+        max_in_flight_per_member=settings.max_jobs_in_flight_per_member,
+        poll_rate=settings.poll_rate,
+        soft_timeout=settings.job_soft_timeout,
+        hard_timeout=settings.job_hard_timeout,
+        progress_interval=settings.progress_interval,
+        expected_seconds=settings.expected_job_seconds,
+        webhook_safety_seconds=settings.webhook_safety_poll,
+        lease_seconds=settings.job_lease_seconds,
+        webhook_url=webhook_url(public, settings.secret("apiframe_api_key")) if public else None,
+    )
+
+
+@dataclass
+class Services:
+    """What one process holds for its lifetime; `close()` releases it."""
+
+    settings: Settings
+    db: Database
+    jobs: JobStore
+    guilds: GuildStore
+    apiframe: ApiframeClient
+
+    def driver(self, presenter: Presenter, *, owner: str) -> JobDriver:
+        """The job loop, showing job events through `presenter`, leasing jobs as `owner`."""
+        return JobDriver(
+            self.jobs, self.apiframe, presenter, driver_config(self.settings), owner=owner
+        )
+
+    async def close(self) -> None:
+        await self.apiframe.close()
+        await self.db.dispose()
+
+
+async def open_services(settings: Settings) -> Services:
+    """Migrate the database, then open it and the Apiframe client."""
+    await migrate(settings.database_url)
+    db = Database(settings.database_url)
+    return Services(
+        settings=settings,
+        db=db,
+        jobs=JobStore(db),
+        guilds=GuildStore(db),
+        apiframe=apiframe_client(settings),
+    )

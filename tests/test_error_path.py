@@ -1,0 +1,42 @@
+"""The error path's last resort, as logic: when the interaction can no longer be answered, the
+member still hears of it in the channel, and only they are pinged."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+from typing import Any
+
+import discord
+
+from cogs import _errors
+
+
+class Channel(discord.abc.Messageable):
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, Any]] = []
+
+    async def _get_channel(self) -> Any:  # pragma: no cover - not used by send() below
+        return self
+
+    async def send(self, content: str, **kwargs: Any) -> Any:  # type: ignore[override]
+        self.sent.append((content, kwargs.get("allowed_mentions")))
+
+
+class ExpiredResponse:
+    def is_done(self) -> bool:
+        return False
+
+    async def send_message(self, *args: Any, **kwargs: Any) -> None:
+        response = SimpleNamespace(status=404, reason="Not Found")
+        raise discord.NotFound(response, {"code": 10062, "message": "Unknown interaction"})  # type: ignore[arg-type]
+
+
+async def test_an_expired_interaction_is_answered_in_the_channel() -> None:
+    channel = Channel()
+    member = SimpleNamespace(id=42, mention="<@42>")
+    interaction: Any = SimpleNamespace(response=ExpiredResponse(), channel=channel, user=member)
+    await _errors.answer(interaction, "Sorry (error id `abcd1234`).")
+    [(content, mentions)] = channel.sent
+    assert content == "<@42> Sorry (error id `abcd1234`)."
+    assert mentions.users == [member]
+    assert mentions.everyone is False
