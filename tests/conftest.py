@@ -23,6 +23,20 @@ ROOT = Path(__file__).parent.parent
 APIFRAME_KEY = "afk_e2e_test_key"
 
 
+# What makes a test end-to-end: it runs the bot or the CLI as a user would, against the local
+# Discord and the Apiframe sandbox. `uv run pytest -m "not e2e"` leaves these out.
+E2E_FIXTURES = {"bot", "bot_runner", "bot_process", "discord_standin"}
+E2E_PATHS = (ROOT / "tests" / "e2e", ROOT / "tests" / "test_cli.py")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        path = Path(str(item.path))
+        fixtures = set(getattr(item, "fixturenames", ()))
+        if fixtures & E2E_FIXTURES or any(path.is_relative_to(p) for p in E2E_PATHS):
+            item.add_marker(pytest.mark.e2e)
+
+
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",

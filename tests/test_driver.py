@@ -78,6 +78,7 @@ def new_job() -> NewJob:
     )
 
 
+@pytest.mark.e2e  # slow: real processes, servers or timed waits
 async def test_stop_lets_a_delivery_under_way_finish(
     store: JobStore, apiframe: ApiframeSandbox, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -119,6 +120,7 @@ class CountingPresenter(SlowPresenter):
         return None
 
 
+@pytest.mark.e2e  # slow: real processes, servers or timed waits
 async def test_a_webhook_completion_is_posted_once(
     store: JobStore, apiframe: ApiframeSandbox
 ) -> None:
@@ -148,6 +150,7 @@ async def test_a_webhook_completion_is_posted_once(
     assert presenter.delivered_ids == [job.id]
 
 
+@pytest.mark.e2e  # slow: real processes, servers or timed waits
 async def test_a_lapsed_submission_lease_is_taken_over(
     store: JobStore, apiframe: ApiframeSandbox
 ) -> None:

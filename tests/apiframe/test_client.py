@@ -328,6 +328,7 @@ async def test_download_retries_server_errors_and_treats_403_as_expired(
         await scripted_client.download(f"{scripted.url}/cdn/b.png")
 
 
+@pytest.mark.e2e  # slow: real processes, servers or timed waits
 async def test_a_slow_but_steady_download_is_not_cut_off_by_the_request_timeout() -> None:
     """A big result trickling in takes longer than one API call may; only a stall fails."""
 

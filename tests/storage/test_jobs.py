@@ -134,6 +134,7 @@ async def test_concurrent_migrations_in_one_process(databases: DatabaseFactory) 
     assert await current_revision(databases.url, **databases.engine_kwargs) == HEAD
 
 
+@pytest.mark.e2e  # slow: real processes, servers or timed waits
 async def test_concurrent_migrations_in_two_processes(databases: DatabaseFactory) -> None:
     """Two bot processes starting at once on an empty database both migrate cleanly."""
     search_path = (

@@ -657,6 +657,7 @@ class ZlibStreamContext:
         return message.decode("utf-8")
 
 
+@pytest.mark.e2e  # slow: real processes, servers or timed waits
 @pytest.mark.parametrize("compression", ["zstd-stream", "zlib-stream"])
 async def test_real_discord_py_client_connects(
     standin: LocalDiscord, monkeypatch: pytest.MonkeyPatch, compression: str
