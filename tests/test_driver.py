@@ -160,12 +160,15 @@ async def test_a_lapsed_submission_lease_is_taken_over(
     job = await create(store, new_job())
     async with ApiframeClient(apiframe.key, apiframe.url) as client:
         config = DriverConfig(poll_rate=20, expected_seconds=1, lease_seconds=5)
-        dead = JobDriver(store, client, presenter, config, owner="dead-process")
-        dead.clock = lambda: datetime.now(UTC) - timedelta(seconds=10)  # its lease is long gone
-        await dead._admit()  # claims the job for submission, then "dies"
-        for step in list(dead._steps):
-            step.cancel()
-        await asyncio.gather(*dead._steps, return_exceptions=True)
+        dead = JobDriver(
+            store,
+            client,
+            presenter,
+            config,
+            owner="dead-process",
+            clock=lambda: datetime.now(UTC) - timedelta(seconds=10),  # its lease is long gone
+        )
+        assert await dead.line.admit(())  # claims the job for submission, then "dies"
         assert (await store.get(job.id)).state == "submitting"  # type: ignore[union-attr]
         driver = JobDriver(store, client, presenter, config, owner="new-process")
         driver.start()

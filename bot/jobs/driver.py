@@ -16,56 +16,39 @@ from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
-
 from bot import images
 from bot.apiframe.client import ApiframeClient
 from bot.apiframe.errors import ApiframeError
 from bot.apiframe.models import Job, JobStatus
-from bot.jobs import failures, queue, schedule
+from bot.jobs import failures, schedule
+from bot.jobs.config import DriverConfig
 from bot.jobs.failures import Failure, FailureKind
-from bot.jobs.presenter import DeliveryError, Presenter, Progress, Route, Stage
+from bot.jobs.line import ACTIVE_AT_APIFRAME, Line
+from bot.jobs.presenter import DeliveryError, Presenter, Route
+from bot.jobs.progress import ProgressShower
 from bot.jobs.request import to_apiframe
 from bot.storage.jobs import HeldReason, JobRecord, JobStore
 
 log = logging.getLogger(__name__)
 
-ACTIVE_AT_APIFRAME = {"submitting", "queued", "processing"}
 RUNNING = {"pending", *ACTIVE_AT_APIFRAME}  # not yet finished at Apiframe
 POLLED = {"queued", "processing"}
 # After the hard timeout a job is still checked now and then: if Apiframe finishes (and so
 # charges) it later, the image is delivered anyway. Results are kept about a day.
 LATE_WINDOW_SECONDS = 24 * 3600
 LAST_EDIT_MARGIN = timedelta(seconds=5)  # the latest a short edit may use a token
-FRONT_OF_LINE = 20  # places up to here are edited as they change; further back, shown once
 
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-class DriverConfig(BaseModel):
-    """Knobs of the driver, filled from the settings."""
-
-    model_config = ConfigDict(frozen=True)
-
-    max_in_flight: int = 8
-    max_in_flight_per_member: int = 2
-    poll_rate: float = 4.0  # polls per second across all jobs
-    soft_timeout: float = 180.0
-    hard_timeout: float = 600.0
-    progress_interval: float = 2.5  # at most one progress edit per job this often
-    token_margin: float = 60.0  # stop using an interaction token this long before it expires
-    webhook_url: str | None = None
-    lease_seconds: float = 120.0
-    max_attempts: int = 8  # unexpected errors on one job before it is failed
-    expected_seconds: float = schedule.DEFAULT_EXPECTED_SECONDS  # the prior until jobs are timed
-    webhook_safety_seconds: float = schedule.WEBHOOK_SAFETY_DELAY
-    late_check_seconds: float = 60.0  # how often a timed-out job is checked again
+__all__ = ["DriverConfig", "JobDriver"]
 
 
 class JobDriver:
-    """Admits waiting jobs, submits, polls (or waits for webhooks), downloads and delivers."""
+    """Admits waiting jobs (`Line`), submits, polls (or waits for webhooks), downloads and
+    delivers; progress on screen is `ProgressShower`'s."""
 
     def __init__(
         self,
@@ -88,9 +71,8 @@ class JobDriver:
         self._task: asyncio.Task[None] | None = None
         self._steps: set[asyncio.Task[None]] = set()
         self._busy: dict[str, asyncio.Future[Any]] = {}  # job id → the step working on it
-        self._positions: dict[str, int] = {}  # queue place last shown to each waiting member
-        self._position_edits: asyncio.Task[None] | None = None
-        self._expected = config.expected_seconds
+        self.progress = ProgressShower(store, presenter, config, clock)
+        self.line = Line(store, self.progress, config, owner=owner, clock=clock)
         self._stopping = False
 
     # --- lifecycle ----------------------------------------------------------------------
@@ -98,7 +80,7 @@ class JobDriver:
     def start(self) -> None:
         """Start the loop (idempotent)."""
         if self._task is None or self._task.done():
-            self._stopping = False
+            self._stopping = self.line.stopping = False
             self._task = asyncio.create_task(self._supervise(), name="job-driver")
 
     async def stop(self, grace: float = 5.0) -> None:
@@ -113,8 +95,7 @@ class JobDriver:
                 await asyncio.wait_for(asyncio.shield(self._task), timeout=grace)
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
-        if self._position_edits is not None:
-            await asyncio.gather(self._position_edits, return_exceptions=True)
+        await self.line.stop()
         if self._steps:
             await asyncio.wait(list(self._steps), timeout=grace)
         unfinished = set(self._busy)  # cancelled steps leave `_busy` as they end
@@ -147,14 +128,15 @@ class JobDriver:
         await self._learn()
         while not self._stopping:
             self._wake.clear()
-            await self._admit()
+            for job in await self.line.admit(self._busy):
+                self._spawn(job, self._guarded(job, self._submit))
             await self._run_due()
             delay = await self._idle_delay()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=delay)
 
     async def _learn(self) -> None:
-        self._expected = schedule.expected_duration(
+        self.progress.expected = schedule.expected_duration(
             await self.store.recent_durations(), default=self.config.expected_seconds
         )
 
@@ -177,87 +159,6 @@ class JobDriver:
         task.add_done_callback(_done)
 
     # --- admission --------------------------------------------------------------------
-
-    async def _admit(self) -> None:
-        waiting = await self.store.by_states({"pending"})
-        # Forget places shown to jobs that left the line some other way (cancelled, failed).
-        for job_id in self._positions.keys() - {j.id for j in waiting}:
-            del self._positions[job_id]
-        if not waiting:
-            return
-        in_flight = await self.store.by_states(ACTIVE_AT_APIFRAME)
-        by_user: dict[int, int] = {}
-        for job in in_flight:
-            by_user[job.user_id] = by_user.get(job.user_id, 0) + 1
-        last_served = await self.store.last_submitted({j.user_id for j in waiting})
-        ordered = queue.fair_order(
-            (
-                queue.Waiting(j.id, j.user_id, j.created_at)
-                for j in waiting
-                if j.id not in self._busy
-            ),
-            last_served,
-        )
-        chosen = queue.admit(
-            ordered,
-            in_flight=len(in_flight),
-            in_flight_by_user=by_user,
-            max_in_flight=self.config.max_in_flight,
-            max_in_flight_per_member=self.config.max_in_flight_per_member,
-        )
-        now = self.clock()
-        for entry in chosen:
-            claimed = await self.store.transition(
-                entry.job_id,
-                {"pending"},
-                "submitting",
-                lease_owner=self.owner,
-                lease_until=now + timedelta(seconds=self.config.lease_seconds),
-                # Due at once should this process die mid-submit: when the lease lapses, the
-                # loop (here or elsewhere) submits again under the same idempotency key.
-                next_check_at=now,
-            )
-            if claimed is not None:
-                self._spawn(claimed, self._guarded(claimed, self._submit))
-        # Everyone still waiting sees their place in line: once at first, then whenever it
-        # changes near the front. The edits run beside the loop, so a long line never holds
-        # up polls and deliveries; a pass that finds them still running leaves them be.
-        if self._position_edits is not None and not self._position_edits.done():
-            return
-        chosen_ids = {c.job_id for c in chosen}
-        records = {j.id: j for j in waiting}
-        edits: list[tuple[JobRecord, int]] = []
-        position = 0
-        for entry in ordered:
-            if entry.job_id in chosen_ids:
-                self._positions.pop(entry.job_id, None)
-                continue
-            position += 1
-            shown = self._positions.get(entry.job_id)
-            if shown is None or (shown != position and position <= FRONT_OF_LINE):
-                edits.append((records[entry.job_id], position))
-        if edits:
-            self._position_edits = asyncio.create_task(self._show_positions(edits))
-
-    async def _show_positions(self, edits: list[tuple[JobRecord, int]]) -> None:
-        for record, position in edits:
-            if self._stopping:
-                return
-            try:
-                if await self._progress(record, self._waiting_progress(record, position)):
-                    self._positions[record.id] = position
-            except Exception:
-                log.exception("job %s: queue place not shown", record.id)
-
-    def _waiting_progress(self, job: JobRecord, position: int) -> Progress:
-        per_slot = self._expected / max(1, self.config.max_in_flight)
-        eta = self._expected + position * per_slot
-        return Progress(
-            stage=Stage.WAITING,
-            elapsed_seconds=(self.clock() - job.created_at).total_seconds(),
-            position=position,
-            eta_seconds=eta,
-        )
 
     # --- due work ---------------------------------------------------------------------
 
@@ -341,14 +242,14 @@ class JobDriver:
         )
         log.info("job %s submitted as %s", job.id, accepted.job_id)
         if updated is not None:
-            await self._progress(updated, self._running_progress(updated, None), force=True)
+            await self.progress.show(updated, self.progress.running(updated, None), force=True)
 
     def _first_check_delay(self) -> float:
         if self.config.webhook_url:
             return schedule.webhook_safety_delay(
-                0, self._expected, self.config.webhook_safety_seconds
+                0, self.progress.expected, self.config.webhook_safety_seconds
             )
-        return schedule.next_poll_delay(0, self._expected)
+        return schedule.next_poll_delay(0, self.progress.expected)
 
     # --- poll -------------------------------------------------------------------------
 
@@ -430,10 +331,10 @@ class JobDriver:
         state = "processing" if remote.status is JobStatus.PROCESSING else job.state
         if self.config.webhook_url:
             delay = schedule.webhook_safety_delay(
-                elapsed, self._expected, self.config.webhook_safety_seconds
+                elapsed, self.progress.expected, self.config.webhook_safety_seconds
             )
         else:
-            delay = schedule.next_poll_delay(elapsed, self._expected, remote.progress)
+            delay = schedule.next_poll_delay(elapsed, self.progress.expected, remote.progress)
         # Look again by the next timeout, so "still working…" and the hard stop come on time.
         for limit in sorted((self.config.soft_timeout, self.config.hard_timeout)):
             if elapsed < limit:
@@ -458,57 +359,14 @@ class JobDriver:
             next_check_at=now + timedelta(seconds=delay),
         )
         if updated is not None:
-            await self._progress(updated, self._running_progress(updated, remote.progress))
+            await self.progress.show(updated, self.progress.running(updated, remote.progress))
         return updated
-
-    def _running_progress(self, job: JobRecord, percent: int | None) -> Progress:
-        elapsed = (self.clock() - (job.submitted_at or job.created_at)).total_seconds()
-        finish = schedule.estimated_finish(elapsed, self._expected, percent)
-        stage = Stage.GENERATING if job.state == "processing" else Stage.QUEUED
-        return Progress(
-            stage=stage,
-            percent=percent,
-            elapsed_seconds=elapsed,
-            eta_seconds=max(0.0, finish - elapsed),
-            slow=elapsed > self.config.soft_timeout,
-        )
-
-    async def _progress(self, job: JobRecord, progress: Progress, *, force: bool = False) -> bool:
-        """Show progress, coalesced to one edit per job per `progress_interval`; True if shown."""
-        now = self.clock()
-        last = job.last_progress_edit_at
-        if not force and last and (now - last).total_seconds() < self.config.progress_interval:
-            return False
-        if self._route(job) is not Route.INTERACTION:
-            return False  # past the token's life nothing can be edited; the result still comes
-        # Guarded by the state, so a job cancelled or finished meanwhile is not shown as
-        # still running.
-        if (
-            await self.store.transition(job.id, {job.state}, job.state, last_progress_edit_at=now)
-            is None
-        ):
-            return False
-        try:
-            await self.presenter.show_progress(job, progress)
-        except DeliveryError as exc:
-            log.warning("job %s: progress not shown: %s", job.id, exc)
-            if exc.gone:  # the member deleted it: no more edits; the image goes to the channel
-                await self.store.update(job.id, response_message_id=None)
-            return False
-        return True
 
     # --- deliver ----------------------------------------------------------------------
 
-    def _route(self, job: JobRecord) -> Route:
-        expires = job.token_expires_at
-        margin = timedelta(seconds=self.config.token_margin)
-        if job.interaction_token and expires and self.clock() < expires - margin:
-            return Route.INTERACTION
-        return Route.CHANNEL
-
     async def _deliver(self, job: JobRecord) -> None:
         """Download the result at once (its URL expires), fit it, post it exactly once."""
-        if job.private and self._route(job) is Route.CHANNEL:
+        if job.private and self.progress.route(job) is Route.CHANNEL:
             # A private result cannot be posted once the token is gone: hold it for the
             # member's inbox (Apiframe keeps the file about a day).
             held = await self._move(
@@ -533,7 +391,7 @@ class JobDriver:
         limit = job.upload_limit or 10 * 2**20
         fitted = await images.fit_async(downloaded.data, limit)
         fitted_at = time.perf_counter()
-        route = self._route(job)
+        route = self.progress.route(job)
         try:
             message_id = await self.presenter.deliver(job, fitted, route, original_url=url)
         except DeliveryError as exc:
@@ -630,6 +488,6 @@ class JobDriver:
         if updated is None:
             return
         try:
-            await self.presenter.show_failure(updated, failure, self._route(updated))
+            await self.presenter.show_failure(updated, failure, self.progress.route(updated))
         except DeliveryError as exc:
             log.warning("job %s: failure notice not shown: %s", job.id, exc)

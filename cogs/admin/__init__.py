@@ -1,12 +1,9 @@
-"""`/flux-admin` (server staff set the policy and read usage) and `/flux-usage` (members)."""
+"""`/flux-admin`: server staff set the policy and read usage."""
 
 from __future__ import annotations
 
 import asyncio
-import csv
-import io
 from collections.abc import Callable
-from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import discord
@@ -15,99 +12,18 @@ from discord.app_commands import Choice
 from discord.app_commands import locale_str as _T
 from discord.ext import commands
 
-from bot.apiframe.models import RESOLUTIONS
-from bot.jobs.describe import resolution_label
-from bot.moderation import gate
 from bot.moderation.policy import INHERIT, GuildPolicy, Tier
-from bot.moderation.prompts import normalize, validate_pattern
+from bot.moderation.prompts import validate_pattern
 from bot.storage.guilds import PolicyRefused
-from bot.text import counted, noun
 from cogs import audit
-from cogs.admin import _format
+from cogs.admin import _format, _report
+from cogs.admin._checks import admin_only, manager_only
+from cogs.admin._options import PERIOD_CHOICES, RESOLUTION_CHOICES, GenerateIn
+from cogs.admin._terms import MAX_PATTERNS, MAX_TERM, MAX_WORDS, TERM_HELP, added, no_limit, term
 from cogs.i18n import names
 
 if TYPE_CHECKING:
     from app.bot import FluxBot
-
-RESOLUTION_CHOICES = [Choice(name=resolution_label(r), value=r) for r in RESOLUTIONS]
-PERIOD_CHOICES = [
-    Choice(name=_T("today"), value="today"),
-    Choice(name=_T("last 7 days"), value="week"),
-    Choice(name=_T("this month"), value="month"),
-    Choice(name=_T("last month"), value="last-month"),
-    Choice(name=_T("all time"), value="all"),
-]
-# Where members can run /flux: a thread or forum post can be listed itself, or follow its parent.
-GenerateIn = discord.TextChannel | discord.Thread | discord.ForumChannel | discord.VoiceChannel
-MAX_WORDS = 500
-MAX_PATTERNS = 50
-MAX_TERM = 100
-
-
-TERM_HELP = "Give a word or phrase with at least two letters or digits in it."
-
-
-def _no_limit(value: int | None) -> int | None:
-    return value if value else None
-
-
-def _term(text: str) -> str | None:
-    """A word or phrase as stored, or None when it would match next to nothing useful: its
-    matching form ("c++" reads as "c") needs two letters or digits."""
-    word = " ".join(text.lower().split())
-    return word if len(normalize(word).replace(" ", "")) >= 2 else None
-
-
-def _added(old: tuple[str, ...], entry: str, most: int) -> tuple[str, ...]:
-    """`old` with `entry` at the end; refused when already there or the list is full."""
-    if entry in old:
-        raise PolicyRefused("That is already on the list.")
-    if len(old) >= most:
-        raise PolicyRefused(f"The list is full ({most} entries); remove one first.")
-    return (*old, entry)
-
-
-def period_bounds(period: str, now: datetime) -> tuple[datetime, datetime, str]:
-    """[since, until) and a label for a usage period (UTC)."""
-    if period == "today":
-        return gate.day_start(now), gate.next_day(now), "today"
-    if period == "week":
-        return now - timedelta(days=7), now + timedelta(seconds=1), "the last 7 days"
-    if period == "last-month":
-        end = gate.month_start(now)
-        return gate.month_start(end - timedelta(days=1)), end, "last month"
-    if period == "all":
-        return datetime(2015, 1, 1, tzinfo=now.tzinfo), now + timedelta(seconds=1), "all time"
-    return gate.month_start(now), gate.next_month(now), "this month"
-
-
-class NotAllowed(app_commands.CheckFailure):
-    pass
-
-
-async def _is_manager(interaction: discord.Interaction[FluxBot]) -> bool:
-    """Manage Server, or a role the admins made a manager role. Checked on every use, whatever
-    the command's visibility says (admins can change that under Integrations)."""
-    member = interaction.user
-    if interaction.guild_id is None or not isinstance(member, discord.Member):
-        raise NotAllowed("This command only works in a server.")
-    if member.guild_permissions.manage_guild:
-        return True
-    policy = await interaction.client.guild_policy(interaction.guild_id)
-    if any(role.id in policy.manager_roles for role in member.roles):
-        return True
-    raise NotAllowed("You need the Manage Server permission (or a bot manager role) for this.")
-
-
-async def _is_admin(interaction: discord.Interaction[FluxBot]) -> bool:
-    member = interaction.user
-    if isinstance(member, discord.Member) and member.guild_permissions.manage_guild:
-        return True
-    raise NotAllowed("Only members with the Manage Server permission can change manager roles.")
-
-
-manager_only = app_commands.check(_is_manager)
-admin_only = app_commands.check(_is_admin)
 
 
 @app_commands.guild_only()
@@ -176,11 +92,11 @@ class Admin(
     async def _add_term(
         self, interaction: discord.Interaction[FluxBot], field: str, text: str
     ) -> None:
-        word = _term(text)
+        word = term(text)
         if word is None:
             await self._tell(interaction, TERM_HELP)
             return
-        await self._update(interaction, field, lambda old: _added(old, word, MAX_WORDS))
+        await self._update(interaction, field, lambda old: added(old, word, MAX_WORDS))
 
     async def _tell(self, interaction: discord.Interaction[FluxBot], message: str) -> None:
         await interaction.response.send_message(message, ephemeral=True)
@@ -191,11 +107,9 @@ class Admin(
     @manager_only
     async def show(self, interaction: discord.Interaction[FluxBot]) -> None:
         policy = await self.bot.guild_policy(interaction.guild_id)
-        embed = discord.Embed(title="Image bot settings", colour=audit.COLOUR_CHANGE)
-        for name, value in _format.sections(policy):
-            embed.add_field(name=name, value=audit.clip(value, 1024), inline=False)
-        embed.set_footer(text="Days and months are UTC. Only finished images count.")
-        await interaction.response.send_message(embed=embed, ephemeral=True)
+        await interaction.response.send_message(
+            embed=_report.settings_embed(policy), ephemeral=True
+        )
 
     # --- where ------------------------------------------------------------------------
 
@@ -305,9 +219,9 @@ class Admin(
     ) -> None:
         changes: dict[str, Any] = {}
         if daily is not None:
-            changes["per_day"] = _no_limit(daily)
+            changes["per_day"] = no_limit(daily)
         if monthly is not None:
-            changes["per_month"] = _no_limit(monthly)
+            changes["per_month"] = no_limit(monthly)
         if cooldown is not None:
             changes["cooldown_seconds"] = cooldown
         if in_flight is not None:
@@ -338,8 +252,8 @@ class Admin(
     ) -> None:
         tier = Tier(
             role_id=role.id,
-            per_day=INHERIT if daily is None else _no_limit(daily),
-            per_month=INHERIT if monthly is None else _no_limit(monthly),
+            per_day=INHERIT if daily is None else no_limit(daily),
+            per_month=INHERIT if monthly is None else no_limit(monthly),
             max_resolution=max_resolution.value if max_resolution else None,
         )
         await self._update(
@@ -403,7 +317,7 @@ class Admin(
     ) -> None:
         changes: dict[str, Any] = {}
         if credits is not None:
-            changes["monthly_budget"] = _no_limit(credits)
+            changes["monthly_budget"] = no_limit(credits)
         if warn_percent is not None:
             changes["budget_warn_percent"] = warn_percent
         if not changes:
@@ -438,7 +352,7 @@ class Admin(
                 await self._tell(interaction, f"That pattern can't be used: {problem}.")
                 return
             await self._update(
-                interaction, "blocked_patterns", lambda old: _added(old, text, MAX_PATTERNS)
+                interaction, "blocked_patterns", lambda old: added(old, text, MAX_PATTERNS)
             )
             return
         await self._add_term(interaction, "blocked_words", text)
@@ -464,14 +378,7 @@ class Admin(
     @manager_only
     async def rule_list(self, interaction: discord.Interaction[FluxBot]) -> None:
         policy = await self.bot.guild_policy(interaction.guild_id)
-        embed = discord.Embed(title="Prompt rules", colour=audit.COLOUR_CHANGE)
-        words = ", ".join(f"`{w}`" for w in policy.blocked_words) or "none"
-        patterns = "\n".join(f"`{p}`" for p in policy.blocked_patterns) or "none"
-        terms = ", ".join(policy.adult_terms) or "none"
-        embed.add_field(name="Blocked words", value=audit.clip(words, 1024), inline=False)
-        embed.add_field(name="Blocked patterns", value=audit.clip(patterns, 1024), inline=False)
-        embed.add_field(name="Adult terms", value=audit.clip(terms, 1024), inline=False)
-        await interaction.response.send_message(embed=embed, ephemeral=True)
+        await interaction.response.send_message(embed=_report.rules_embed(policy), ephemeral=True)
 
     # --- adult content ----------------------------------------------------------------
 
@@ -576,88 +483,14 @@ class Admin(
         export: bool = False,
     ) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
-        since, until, label = period_bounds(
+        since, until, label = _format.period_bounds(
             period.value if period else "month", discord.utils.utcnow()
         )
         rows = await self.bot.guild_store.report(interaction.guild_id, since, until)
-        embed = discord.Embed(title=f"Image bot usage: {label}", colour=audit.COLOUR_CHANGE)
-        images = sum(r.generations for r in rows)
-        credits = sum(r.credits for r in rows)
-        embed.description = (
-            f"**{images}** {noun(images, 'image')}, **{credits}** {noun(credits, 'credit')}, "
-            f"**{sum(r.failures for r in rows)}** failed (not counted) "
-            f"by {counted(len(rows), 'member')}."
-        )
-        top = "\n".join(
-            f"{i}. <@{r.user_id}>: {counted(r.generations, 'image')},"
-            f" {counted(r.credits, 'credit')}" + (f", {r.failures} failed" if r.failures else "")
-            for i, r in enumerate(rows[:10], start=1)
-        )
-        embed.add_field(name="Top members", value=audit.clip(top or "nobody yet", 1024))
-        files = []
-        if export:
-            buffer = io.StringIO()
-            writer = csv.writer(buffer)
-            writer.writerow(["user_id", "generations", "credits", "failures"])
-            writer.writerows((r.user_id, r.generations, r.credits, r.failures) for r in rows)
-            files.append(
-                discord.File(
-                    io.BytesIO(buffer.getvalue().encode()),
-                    filename=f"flux-usage-{since:%Y%m%d}-{until:%Y%m%d}.csv",
-                )
-            )
+        embed = _report.usage_embed(rows, label)
+        files = [_report.usage_csv(rows, since, until)] if export else []
         await interaction.edit_original_response(embed=embed, attachments=files)
-
-
-class UsageCommand(commands.Cog):
-    """`/flux-usage`: a member's own images used and left."""
-
-    def __init__(self, bot: FluxBot) -> None:
-        self.bot = bot
-
-    @app_commands.command(name=_T("flux-usage"), description=_T("Your images used and left"))
-    async def flux_usage(self, interaction: discord.Interaction[FluxBot]) -> None:
-        await interaction.response.defer(ephemeral=True, thinking=True)
-        now = discord.utils.utcnow()
-        member = interaction.user
-        roles = frozenset(r.id for r in getattr(member, "roles", ()))
-        policy = await self.bot.guild_policy(interaction.guild_id)
-        tier = policy.tier_for(roles)
-        used = await self.bot.guild_store.usage(interaction.guild_id, member.id, now)
-        embed = discord.Embed(title="Your image usage", colour=audit.COLOUR_CHANGE)
-        embed.add_field(name="Today", value=_quota(used.today, tier.per_day, gate.next_day(now)))
-        embed.add_field(
-            name="This month", value=_quota(used.this_month, tier.per_month, gate.next_month(now))
-        )
-        ready = (
-            used.last_started_at + timedelta(seconds=policy.cooldown_seconds)
-            if used.last_started_at and policy.cooldown_seconds
-            else None
-        )
-        embed.add_field(
-            name="Cooldown",
-            value=(
-                f"ready {discord.utils.format_dt(ready, 'R')}"
-                if ready and ready > now
-                else f"ready now ({policy.cooldown_seconds} s between images)"
-                if policy.cooldown_seconds
-                else "none"
-            ),
-        )
-        embed.add_field(
-            name="On the way", value=f"{used.in_flight} of {policy.jobs_per_member} at once"
-        )
-        embed.set_footer(text="Only finished images count; failed ones are never counted.")
-        await interaction.edit_original_response(embed=embed)
-
-
-def _quota(used: int, limit: int | None, resets: datetime) -> str:
-    if limit is None:
-        return f"{used} used, no limit"
-    left = max(0, limit - used)
-    return f"{used} of {limit} used, **{left} left**; resets {discord.utils.format_dt(resets, 'R')}"
 
 
 async def setup(bot: FluxBot) -> None:
     await bot.add_cog(Admin(bot))
-    await bot.add_cog(UsageCommand(bot))

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 
 from bot.jobs.describe import resolution_label
+from bot.moderation import gate
 from bot.moderation.policy import INHERIT, GuildPolicy, Tier
 
 LABELS = {
@@ -119,3 +121,17 @@ def sections(policy: GuildPolicy) -> list[tuple[str, str]]:
         ),
         ("Audit", lines("audit_channel_id")),
     ]
+
+
+def period_bounds(period: str, now: datetime) -> tuple[datetime, datetime, str]:
+    """[since, until) and a label for a usage period (UTC)."""
+    if period == "today":
+        return gate.day_start(now), gate.next_day(now), "today"
+    if period == "week":
+        return now - timedelta(days=7), now + timedelta(seconds=1), "the last 7 days"
+    if period == "last-month":
+        end = gate.month_start(now)
+        return gate.month_start(end - timedelta(days=1)), end, "last month"
+    if period == "all":
+        return datetime(2015, 1, 1, tzinfo=now.tzinfo), now + timedelta(seconds=1), "all time"
+    return gate.month_start(now), gate.next_month(now), "this month"

@@ -396,7 +396,7 @@ async def test_waiting_job_can_be_cancelled_before_it_is_paid(
     usage = await bot_instance.guild_store.usage(standin.guild.id, alice.id, datetime.now(UTC))
     assert (usage.today, usage.in_flight) == (0, 0)
     assert _title(waiting.original) == "Cancelled"  # no late progress edit brought it back
-    assert not bot_instance.driver._positions  # the driver forgot the place it had shown
+    assert not bot_instance.driver.line._positions  # the driver forgot the place it had shown
 
 
 async def test_fifty_members_at_once(

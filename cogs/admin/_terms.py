@@ -1,0 +1,33 @@
+"""Limits and checks of what staff put on the lists (blocked words, adult terms, patterns)."""
+
+from __future__ import annotations
+
+from bot.moderation.prompts import normalize
+from bot.storage.guilds import PolicyRefused
+
+MAX_WORDS = 500
+MAX_PATTERNS = 50
+MAX_TERM = 100
+
+
+TERM_HELP = "Give a word or phrase with at least two letters or digits in it."
+
+
+def no_limit(value: int | None) -> int | None:
+    return value if value else None
+
+
+def term(text: str) -> str | None:
+    """A word or phrase as stored, or None when it would match next to nothing useful: its
+    matching form ("c++" reads as "c") needs two letters or digits."""
+    word = " ".join(text.lower().split())
+    return word if len(normalize(word).replace(" ", "")) >= 2 else None
+
+
+def added(old: tuple[str, ...], entry: str, most: int) -> tuple[str, ...]:
+    """`old` with `entry` at the end; refused when already there or the list is full."""
+    if entry in old:
+        raise PolicyRefused("That is already on the list.")
+    if len(old) >= most:
+        raise PolicyRefused(f"The list is full ({most} entries); remove one first.")
+    return (*old, entry)
