@@ -1,4 +1,5 @@
-"""The bot's small HTTP server: health check now, Apiframe webhooks and metrics as they come."""
+"""The bot's small HTTP server: `GET /healthz`; the webhook receiver (`bot.jobs.webhook`) adds
+its route to the same app."""
 
 from __future__ import annotations
 
