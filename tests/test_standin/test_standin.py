@@ -15,7 +15,7 @@ from discord import app_commands
 from discord.http import HTTPClient, Route, handle_message_parameters
 from discord.webhook.async_ import async_context, interaction_response_params
 
-from tests.discord_standin import LocalDiscord
+from tests.discord_standin import LocalDiscord, openapi
 from tests.discord_standin.server import StandInConfig
 from tests.discord_standin.state import ATTACH_FILES, EMBED_LINKS, SEND_MESSAGES
 
@@ -690,3 +690,13 @@ def _on_ready(event: asyncio.Event) -> Any:
         event.set()
 
     return on_ready
+
+
+@pytest.mark.skipif(
+    not openapi.SHARED_SPEC.exists(),
+    reason=f"no reference copy at {openapi.SHARED_SPEC} to compare the bundled spec with",
+)
+def test_the_bundled_discord_spec_is_the_reference_one() -> None:
+    """The stand-in checks requests against a copy of Discord's spec kept in the repository
+    (so a fresh clone checks them too); it must match the reference copy beside the checkout."""
+    assert openapi.load_spec() == json.loads(openapi.SHARED_SPEC.read_text())
