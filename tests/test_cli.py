@@ -311,6 +311,7 @@ async def test_migrate_and_check(sandbox: tuple[Sandbox, str], tmp_path: Path) -
     assert lines[1].startswith("database  ok")
     assert "0003" in lines[1]
     assert lines[2].startswith("apiframe  ok")
+    assert "1000000 credits left" in lines[2]
     assert lines[3].startswith("discord   FAIL")
     assert code == 1
     assert "abc.def.ghi" not in out

@@ -186,7 +186,8 @@ async def me(request: web.Request) -> web.Response:
             "team": {
                 "id": "sandbox-team",
                 "name": "Sandbox",
-                "credits": sandbox.config.credits,
+                # The schema says a number of at least 0: "unlimited" shows as a large one.
+                "credits": sandbox.balance(),
                 "plan": "sandbox",
                 "customerId": None,
             },

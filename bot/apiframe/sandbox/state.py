@@ -104,6 +104,10 @@ class Sandbox:
         resolution = (body.get("fluxParams") or {}).get("resolution")
         return credit_cost(resolution, self.config.cost_first_mp, self.config.cost_per_extra_mp)
 
+    def balance(self) -> int:
+        """The team's credits as `GET /v2/me` reports them (unlimited: UNLIMITED_CREDITS)."""
+        return UNLIMITED_CREDITS if self.config.credits is None else self.config.credits
+
     def available_credits(self) -> int | None:
         """The balance minus what unfinished jobs will cost: what a new job may spend."""
         if self.config.credits is None:
@@ -350,4 +354,5 @@ class Sandbox:
             await self._session.close()
 
 
+UNLIMITED_CREDITS = 1_000_000  # what /v2/me shows for a sandbox without a credit limit
 SANDBOX_KEY = web.AppKey("sandbox", Sandbox)
