@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import signal
 
 import aiohttp
@@ -17,6 +18,8 @@ from bot.config import Settings, SettingsError
 from bot.services import open_services
 from cogs.audit import AuditLog
 from cogs.flux._presenter import DiscordPresenter
+
+log = logging.getLogger(__name__)
 
 
 async def build_bot(settings: Settings, *, owner: str | None = None) -> FluxBot:
@@ -47,7 +50,14 @@ async def run_bot(settings: Settings) -> None:
     closing: list[asyncio.Task[None]] = []  # kept, so the task is not collected mid-way
 
     def stop() -> None:
+        if stopping.is_set():
+            # A second signal (or the same one again: `uv run` and systemd pass on to the bot
+            # what the whole process group already got) hurries the stop, never kills it.
+            log.info("already stopping: not waiting for the steps under way any longer")
+            bot.driver.hurry()
+            return
         stopping.set()
+        log.info("stopping: finishing the steps under way (up to 5 s)")
         closing.append(asyncio.create_task(bot.close()))
 
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -80,3 +90,9 @@ async def run_bot(settings: Settings) -> None:
         raise SettingsError(["the bot asked for a privileged intent it was not granted"]) from None
     finally:
         await bot.services.close()
+        # Stopped cleanly: a signal still on its way must not turn exit 0 into 130 or 143
+        # (closing the loop would put back the default handlers, which kill the process).
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, ValueError):
+                loop.remove_signal_handler(sig)
+                signal.signal(sig, signal.SIG_IGN)

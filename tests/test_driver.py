@@ -104,6 +104,32 @@ async def test_stop_lets_a_delivery_under_way_finish(
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
 
 
+@pytest.mark.e2e  # slow: real processes, servers or timed waits
+async def test_hurry_cuts_the_wait_for_steps_under_way(
+    store: JobStore, apiframe: ApiframeSandbox
+) -> None:
+    """A second stop signal: the post under way is cancelled at once instead of after the
+    grace; the job stays completed, to be posted at the next start."""
+    presenter = SlowPresenter()
+    async with ApiframeClient(apiframe.key, apiframe.url) as client:
+        config = DriverConfig(poll_rate=20, expected_seconds=1)
+        driver = JobDriver(store, client, presenter, config, owner="test-process")
+        job = await create(store, new_job())
+        driver.start()
+        async with asyncio.timeout(15):
+            await presenter.posting.wait()
+        stopping = asyncio.create_task(driver.stop(grace=30))
+        await asyncio.sleep(0.2)
+        assert not stopping.done()
+        driver.hurry()
+        async with asyncio.timeout(3):  # far less than the 30 s grace
+            await stopping
+    record = await store.get(job.id)
+    assert record is not None
+    assert record.state == "completed"
+    assert presenter.delivered_ids == []
+
+
 class CountingPresenter(SlowPresenter):
     """Counts posts; each post takes a while, as an upload to Discord does."""
 

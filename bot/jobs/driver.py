@@ -12,6 +12,7 @@ import contextlib
 import logging
 import random
 import time
+from asyncio import FIRST_COMPLETED
 from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -74,6 +75,7 @@ class JobDriver:
         self.progress = ProgressShower(store, presenter, config, clock)
         self.line = Line(store, self.progress, config, owner=owner, clock=clock)
         self._stopping = False
+        self._hurry = asyncio.Event()
 
     # --- lifecycle ----------------------------------------------------------------------
 
@@ -81,6 +83,7 @@ class JobDriver:
         """Start the loop (idempotent)."""
         if self._task is None or self._task.done():
             self._stopping = self.line.stopping = False
+            self._hurry.clear()
             self._task = asyncio.create_task(self._supervise(), name="job-driver")
 
     async def stop(self, grace: float = 5.0) -> None:
@@ -97,7 +100,11 @@ class JobDriver:
             await asyncio.gather(self._task, return_exceptions=True)
         await self.line.stop()
         if self._steps:
-            await asyncio.wait(list(self._steps), timeout=grace)
+            steps = asyncio.ensure_future(asyncio.wait(list(self._steps)))
+            hurry = asyncio.ensure_future(self._hurry.wait())
+            await asyncio.wait({steps, hurry}, timeout=grace, return_when=FIRST_COMPLETED)
+            steps.cancel()
+            hurry.cancel()
         unfinished = set(self._busy)  # cancelled steps leave `_busy` as they end
         for step in list(self._steps):
             step.cancel()
@@ -105,6 +112,11 @@ class JobDriver:
         # Let another process (or the next start) take over at once.
         for job_id in unfinished:
             await self.store.release(job_id, self.owner)
+
+    def hurry(self) -> None:
+        """Stop waiting for the steps under way: `stop()` cancels them now (the jobs stay in
+        the database and resume at the next start)."""
+        self._hurry.set()
 
     @property
     def running(self) -> bool:

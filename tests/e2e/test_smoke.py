@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
+import signal
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -114,3 +116,23 @@ async def test_every_shown_string_reaches_a_translator(bot: Any) -> None:
         shown.update(shown_strings(payload))
     assert {"flux", "prompt", "flux-admin", "channel", "allow", "max_resolution"} <= shown
     assert shown - recorder.offered == set()
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+async def test_a_repeated_stop_signal_still_stops_cleanly(
+    bot_process: BotProcess, discord_standin: LocalDiscord, sig: signal.Signals
+) -> None:
+    """Ctrl-C under `uv run` (the terminal signals the whole group, and uv passes it on) or
+    systemd's group SIGTERM reach the bot twice: it still stops cleanly, with exit 0."""
+    await bot_process.start()
+    await discord_standin.wait_ready(timeout=30)
+    process = bot_process.process
+    assert process is not None
+    for _ in range(3):  # one at once, the others while it stops or once it has stopped
+        process.send_signal(sig)
+        await asyncio.sleep(0.05)
+    async with asyncio.timeout(30):
+        code = await process.wait()
+    output = bot_process.output()
+    assert code == 0, output
+    assert "Traceback" not in output
