@@ -33,7 +33,7 @@ from bot.apiframe.sandbox.control import (
     control_stats,
     control_webhooks,
 )
-from bot.apiframe.sandbox.images import MAX_SIDE, credit_cost, dimensions, render
+from bot.apiframe.sandbox.images import credit_cost, dimensions, render
 from bot.apiframe.sandbox.routes import cdn, generate, get_job, me
 from bot.apiframe.sandbox.server import create_app, serve
 from bot.apiframe.sandbox.state import SANDBOX_KEY, Sandbox, SandboxJob
@@ -51,7 +51,6 @@ __all__ = [
     "CONTENT_TYPES",
     "EVENTS",
     "FLUX_KEYS",
-    "MAX_SIDE",
     "MODELS",
     "MODERATION_ERROR",
     "RESOLUTIONS",

@@ -10,8 +10,6 @@ from PIL import Image
 
 from bot.apiframe.sandbox.validation import RESOLUTIONS
 
-MAX_SIDE = 2048
-
 
 def credit_cost(resolution: str | None, first: int = 7, per_extra: int = 3) -> int:
     """`first` credits for the first megapixel, `per_extra` for each further one, rounded up
@@ -21,17 +19,13 @@ def credit_cost(resolution: str | None, first: int = 7, per_extra: int = 3) -> i
 
 
 def dimensions(resolution: str | None, aspect: str | None) -> tuple[int, int]:
-    """Width and height: about the asked megapixels (1 MP = 1,000,000 px, rounded down), sides
-    multiples of 16, the longer side at most 2048 (so 4 MP at 16:9 is 2048x1152)."""
+    """Width and height: the asked megapixels at every aspect ratio (1 MP = 1,000,000 px), each
+    side rounded down to a multiple of 16, as FLUX.2 does (so 4 MP at 16:9 is 2656x1488)."""
     pixels = RESOLUTIONS.get(resolution or "2MP", 2.0) * 1_000_000
     a, b = (int(x) for x in (aspect or "1:1").split(":"))
     width = math.sqrt(pixels * a / b)
     height = width * b / a
-    scale = min(1.0, MAX_SIDE / max(width, height))
-    return (
-        max(16, int(width * scale) // 16 * 16),
-        max(16, int(height * scale) // 16 * 16),
-    )
+    return max(16, int(width) // 16 * 16), max(16, int(height) // 16 * 16)
 
 
 def render(
