@@ -1,4 +1,4 @@
-"""The `flux-bot` command: run (default), check, generate, sandbox, migrate."""
+"""The `flux-bot` command: run (default), check, generate, fetch, sandbox, migrate."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import asyncio
 import logging
 import os
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Sequence
@@ -15,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
-from bot.apiframe.errors import ApiframeError, InsufficientCredits
+from bot.apiframe.errors import ApiframeError, InsufficientCredits, NotFound
 from bot.apiframe.models import (
     ASPECT_RATIOS,
     OUTPUT_FORMATS,
@@ -24,6 +25,7 @@ from bot.apiframe.models import (
     JobStatus,
 )
 from bot.config import Settings, SettingsError, load_settings
+from bot.images import ImageProblem, identify
 from bot.jobs.request import generate, to_apiframe
 from bot.logs import setup_logging
 
@@ -195,19 +197,29 @@ def _option_problem(exc: ValidationError) -> str:
     return f"invalid {where}: {first['msg'].removeprefix('Value error, ')}"
 
 
-def _output_problem(output: Path | None) -> str | None:
+def _output_problem(output: Path | None, *, force: bool = False) -> str | None:
     """Why the image could not be saved at `output` (None: flux-<job>.<format> in the current
-    folder), or None. Asked before submitting: a job paid for but not saved is money lost."""
+    folder), or None. Asked before submitting, for real (a file is created and removed): a job
+    paid for but not saved is money lost."""
     if output is not None and output.is_dir():
         return f"{output} is a folder; give a file name with -o"
+    if output is not None and output.exists():
+        if not output.is_file():
+            return f"{output} is not a regular file; give a file name with -o"
+        if not force:
+            return f"{output} exists; add --force to overwrite it"
+        if not os.access(output, os.W_OK):
+            return f"cannot write {output}: permission denied"
+        return None
     folder = output.parent if output is not None else Path.cwd()
     try:
         folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".flux-bot-check-") as probe:
+            probe.write(b"\0")
+            probe.flush()
+            os.fsync(probe.fileno())
     except OSError as exc:
-        return f"cannot create the folder {folder}: {exc.strerror or exc}"
-    target = output if output is not None and output.exists() else folder
-    if not os.access(target, os.W_OK):
-        return f"cannot write {target}: permission denied"
+        return f"cannot write in {folder}: {exc.strerror or exc}"
     return None
 
 
@@ -222,22 +234,30 @@ async def _generate(
         # From here on the job exists and may be billed: every error names it, so it can be
         # looked up (or its result fetched) later.
         try:
-            return await _finish(client, accepted.job_id, request, args, output, started)
+            return await _finish(
+                client, accepted.job_id, args, output, started, seed=request.flux_params.seed
+            )
         except ApiframeError as exc:
             return _fail(f"{exc.message} (job {accepted.job_id})")
         except asyncio.CancelledError:  # Ctrl+C
-            print(f"stopped; job {accepted.job_id} may still finish", file=sys.stderr)
+            print(
+                f"stopped; job {accepted.job_id} may still finish:"
+                f" `flux-bot fetch {accepted.job_id}` gets it",
+                file=sys.stderr,
+            )
             raise
 
 
 async def _finish(
     client: ApiframeClient,
     job_id: str,
-    request: GenerateRequest,
     args: argparse.Namespace,
     output: Path | None,
     started: float,
+    *,
+    seed: int | None = None,
 ) -> int:
+    """Wait for the job (with a progress bar), download its image and save it."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     with Progress(
@@ -272,20 +292,29 @@ async def _finish(
     if not urls:
         return _fail(f"the job finished without an image (job {job.id})")
     image = await client.download(urls[0])
-    path = output or Path(f"flux-{job.id}.{request.flux_params.output_format}")
     try:
-        await asyncio.to_thread(_write, path, image.data)
+        fmt = (await asyncio.to_thread(identify, image.data, decode=False)).format
+    except ImageProblem:
+        fmt = "jpg"  # saved all the same: it was paid for
+    path = output or Path(f"flux-{job.id}.{fmt}")
+    try:
+        await asyncio.to_thread(_write, path, image.data, getattr(args, "force", False))
+    except FileExistsError:
+        return _fail(f"{path} appeared meanwhile; add --force to overwrite it (job {job.id})")
     except OSError as exc:
         return _fail(f"cannot write {path}: {exc.strerror or exc} (job {job.id})")
     elapsed = time.monotonic() - started
     print(f"saved {path} ({len(image.data):,} bytes)")
-    print(f"job {job.id}  seed {request.flux_params.seed}  time {elapsed:.1f} s")
+    print(
+        f"job {job.id}" + (f"  seed {seed}" if seed is not None else "") + f"  time {elapsed:.1f} s"
+    )
     return 0
 
 
-def _write(path: Path, data: bytes) -> None:
+def _write(path: Path, data: bytes, force: bool) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(data)
+    with path.open("wb" if force else "xb") as file:  # never overwrite without --force
+        file.write(data)
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
@@ -320,7 +349,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
     except ValidationError as exc:
         return _fail(_option_problem(exc), EXIT_USAGE)
     output = Path(args.output) if args.output else None
-    if problem := _output_problem(output):
+    if problem := _output_problem(output, force=args.force):
         return _fail(problem, EXIT_USAGE)
     try:
         return asyncio.run(_generate(settings, args, request, output))
@@ -331,6 +360,31 @@ def cmd_generate(args: argparse.Namespace) -> int:
         return _fail(f"the Apiframe account is out of credits{numbers}")
     except ApiframeError as exc:
         return _fail(exc.message)
+
+
+async def _fetch(settings: Settings, args: argparse.Namespace, output: Path | None) -> int:
+    from bot.services import apiframe_client
+
+    async with apiframe_client(settings) as client:
+        try:
+            return await _finish(client, args.job_id, args, output, time.monotonic())
+        except NotFound:
+            return _fail(f"Apiframe has no job {args.job_id} (or its image has expired)")
+        except ApiframeError as exc:
+            return _fail(f"{exc.message} (job {args.job_id})")
+
+
+def cmd_fetch(args: argparse.Namespace) -> int:
+    """Save the image of a job made earlier (e.g. one `generate` was stopped waiting for)."""
+    if not args.timeout > 0:
+        return _fail(f"--timeout must be more than 0 seconds, not {args.timeout:g}", EXIT_USAGE)
+    output = Path(args.output) if args.output else None
+    if problem := _output_problem(output, force=args.force):
+        return _fail(problem, EXIT_USAGE)
+    settings = load_settings()
+    settings.require("apiframe_api_key")
+    setup_logging("ERROR", _secrets(settings))
+    return asyncio.run(_fetch(settings, args, output))
 
 
 # --- sandbox -----------------------------------------------------------------------------
@@ -428,7 +482,18 @@ def build_parser() -> argparse.ArgumentParser:
         "--timeout", type=float, default=600.0, help="seconds to wait at most (default 600)"
     )
     gen.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    gen.add_argument("--force", action="store_true", help="overwrite the -o file if it exists")
     gen.set_defaults(func=cmd_generate)
+
+    fetch = sub.add_parser("fetch", help="save the image of a job made earlier")
+    fetch.add_argument("job_id", metavar="JOB_ID")
+    fetch.add_argument("-o", "--output", help="file to write (default flux-<job>.<format>)")
+    fetch.add_argument("--force", action="store_true", help="overwrite the file if it exists")
+    fetch.add_argument(
+        "--timeout", type=float, default=600.0, help="seconds to wait at most (default 600)"
+    )
+    fetch.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    fetch.set_defaults(func=cmd_fetch)
     return parser
 
 

@@ -9,6 +9,7 @@ import os
 import signal
 import socket
 import sys
+import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -243,7 +244,62 @@ async def test_ctrl_c_names_the_job(sandbox: tuple[Sandbox, str], tmp_path: Path
     _, err = await asyncio.wait_for(process.communicate(), timeout=30)
     [job_id] = state.jobs
     assert process.returncode == 130
-    assert err.decode() == f"stopped; job {job_id} may still finish\n"
+    assert err.decode() == (
+        f"stopped; job {job_id} may still finish: `flux-bot fetch {job_id}` gets it\n"
+    )
+
+
+async def test_fetch_saves_a_job_made_earlier(sandbox: tuple[Sandbox, str], tmp_path: Path) -> None:
+    """The job a stopped `generate` left behind is not lost: `fetch` waits for it and saves it."""
+    state, url = sandbox
+    job_id = await _submitted_job(url)
+    code, out, err = await run_cli(
+        tmp_path, "fetch", job_id, "-q", "-o", "later.png",
+        APIFRAME_BASE_URL=url, APIFRAME_API_KEY=KEY,
+    )  # fmt: skip
+    assert code == 0, err
+    assert f"job {job_id}" in out
+    assert Image.open(tmp_path / "later.png").format == "PNG"
+    assert state.stats["created"] == 1  # nothing new was paid for
+    unknown = str(uuid.uuid4())
+    code, _, err = await run_cli(
+        tmp_path, "fetch", unknown, "-q", APIFRAME_BASE_URL=url, APIFRAME_API_KEY=KEY
+    )
+    assert code == 1
+    assert err == f"error: Apiframe has no job {unknown} (or its image has expired)\n"
+
+
+async def _submitted_job(url: str) -> str:
+    """A PNG job submitted straight to the API, as if `generate` had been stopped after it."""
+    import aiohttp
+
+    body = {"prompt": "x", "model": "flux-2-max", "fluxParams": {"output_format": "png"}}
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(f"{url}/v2/images/generate", json=body, headers={"X-API-Key": KEY}) as r,
+    ):
+        assert r.status == 202, await r.text()
+        return str((await r.json())["jobId"])
+
+
+async def test_an_existing_file_is_overwritten_only_with_force(
+    sandbox: tuple[Sandbox, str], tmp_path: Path
+) -> None:
+    state, url = sandbox
+    (tmp_path / "fox.jpg").write_bytes(b"my holiday photo")
+    code, _, err = await run_cli(
+        tmp_path, "generate", "x", "-q", "-o", "fox.jpg",
+        APIFRAME_BASE_URL=url, APIFRAME_API_KEY=KEY,
+    )  # fmt: skip
+    assert (code, err) == (2, "error: fox.jpg exists; add --force to overwrite it\n")
+    assert state.requests == []  # refused before paying
+    assert (tmp_path / "fox.jpg").read_bytes() == b"my holiday photo"
+    code, _, err = await run_cli(
+        tmp_path, "generate", "x", "-q", "-o", "fox.jpg", "--force",
+        APIFRAME_BASE_URL=url, APIFRAME_API_KEY=KEY,
+    )  # fmt: skip
+    assert code == 0, err
+    assert Image.open(tmp_path / "fox.jpg").format == "JPEG"
 
 
 @pytest.mark.parametrize("where", ["folder", "under-a-file"])
@@ -265,17 +321,29 @@ async def test_unwritable_output_is_refused_before_submitting(
     assert state.requests == []
 
 
-@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
-async def test_failed_write_names_the_job(sandbox: tuple[Sandbox, str], tmp_path: Path) -> None:
-    """A write that fails after the download (here: a full disk) is one line with the job id."""
+@pytest.mark.parametrize(
+    ("output", "reason"),
+    [
+        ("/dev/full", "/dev/full is not a regular file"),
+        ("/proc/flux-bot-test.png", "cannot write in /proc"),
+    ],
+)
+async def test_a_path_that_cannot_take_the_image_is_refused_before_paying(
+    sandbox: tuple[Sandbox, str], tmp_path: Path, output: str, reason: str
+) -> None:
+    """The pre-check writes for real: a device, or a folder that takes no files, is refused
+    before the job is submitted, not after it was paid for."""
+    if not Path(output).parent.exists():
+        pytest.skip(f"{Path(output).parent} is not on this system")
     state, url = sandbox
     code, _, err = await run_cli(
-        tmp_path, "generate", "x", "-q", "-o", "/dev/full",
+        tmp_path, "generate", "x", "-q", "-o", output,
         APIFRAME_BASE_URL=url, APIFRAME_API_KEY=KEY,
     )  # fmt: skip
-    [job_id] = state.jobs
-    assert code == 1
-    assert err == f"error: cannot write /dev/full: No space left on device (job {job_id})\n"
+    assert code == 2
+    assert err.startswith(f"error: {reason}")
+    assert err.count("\n") == 1
+    assert state.requests == []
 
 
 async def test_missing_and_placeholder_settings(tmp_path: Path) -> None:
