@@ -142,7 +142,7 @@ class Settings(BaseSettings):
     @classmethod
     def _database_url(cls, value: str) -> str:
         from sqlalchemy.engine import make_url
-        from sqlalchemy.exc import ArgumentError
+        from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
         from bot.storage.db import normalize_url  # check the URL the engine will get
 
@@ -151,9 +151,12 @@ class Settings(BaseSettings):
         hint = "use sqlite:///path/to/file.db or postgresql://user:password@host/database"
         try:
             url = make_url(normalize_url(value))
+            backend = (url.get_backend_name(), url.get_driver_name())
         except (ArgumentError, ValueError):  # ValueError: a port that is not a number
             raise ValueError(f"not a database URL; {hint}") from None
-        if (url.get_backend_name(), url.get_driver_name()) not in _DATABASE_DRIVERS:
+        except NoSuchModuleError:  # a scheme SQLAlchemy has no dialect for: postgresq://, ws://
+            backend = ("", "")
+        if backend not in _DATABASE_DRIVERS:
             raise ValueError(f"must be SQLite or PostgreSQL (drivers +aiosqlite, +asyncpg); {hint}")
         return value
 

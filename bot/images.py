@@ -121,7 +121,10 @@ def fit(data: bytes, limit: int) -> FittedImage:
     if len(data) <= limit:
         return FittedImage(data, info, reencoded=False, note=None)
     image = _open(data)
-    image.load()
+    try:
+        image.load()
+    except (OSError, SyntaxError, ValueError):  # truncated or corrupt: Pillow says OSError
+        raise ImageProblem("that image file is damaged or cut short") from None
     if image.mode not in ("RGB", "RGBA"):
         image = image.convert("RGBA" if "A" in image.getbands() else "RGB")
     for fmt in ("webp", "jpg"):

@@ -217,3 +217,12 @@ def test_a_renamed_setting_still_works_and_says_so() -> None:
     both = load_settings(max_jobs_per_user="4", max_jobs_in_flight_per_member="3")
     assert both.max_jobs_in_flight_per_member == 3
     assert load_settings().deprecations == []
+
+
+@pytest.mark.parametrize("url", ["postgresq://u@h/db", "ws://host/db", "http://host/db"])
+def test_a_database_url_of_an_unknown_scheme_is_one_line(url: str) -> None:
+    with pytest.raises(SettingsError) as refused:
+        load_settings(database_url=url)
+    [problem] = refused.value.problems
+    assert problem.startswith("DATABASE_URL: ")
+    assert url not in problem  # it may hold a password

@@ -94,3 +94,11 @@ async def test_async_wrappers_run_off_the_loop() -> None:
     data = _noise(80, 80)
     assert await images.check_reference_async(data) == images.check_reference(data)
     assert (await images.fit_async(data, 10**9)).data == data
+
+
+def test_a_damaged_image_over_the_limit_is_an_image_problem() -> None:
+    """A truncated result too big to post as it is: a polite ImageProblem, not Pillow's OSError
+    (which aborted /flux-inbox for the other held images)."""
+    data = _noise(512, 512)
+    with pytest.raises(images.ImageProblem, match="damaged"):
+        images.fit(data[: len(data) // 2], 12_000)

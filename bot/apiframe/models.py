@@ -6,6 +6,7 @@ response models are lenient (unknown fields ignored, unknown statuses kept as "s
 
 from __future__ import annotations
 
+import math
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
@@ -134,7 +135,8 @@ class Job(BaseModel):
     @classmethod
     def _clamp_progress(cls, value: object) -> object:
         if isinstance(value, int | float) and not isinstance(value, bool):
-            return max(0, min(100, int(value)))
+            # 1e999 parses as infinity: not a progress (and int() of it raises).
+            return max(0, min(100, int(value))) if math.isfinite(value) else None
         if isinstance(value, str) and value.strip().isdigit():
             return max(0, min(100, int(value)))
         return None

@@ -111,3 +111,16 @@ def test_unknown_status_means_keep_waiting() -> None:
 def test_result_shapes(result: Any, urls: list[str]) -> None:
     """Every result shape the API has used yields its URLs; anything else yields none."""
     assert parse_result_urls(result) == urls
+
+
+@pytest.mark.parametrize("progress", [float("inf"), float("-inf"), float("nan"), 1e308 * 10])
+def test_a_progress_that_is_no_finite_number_is_ignored(progress: float) -> None:
+    """A signed webhook or poll saying `"progress": 1e999` is read as no progress, not a crash."""
+    import json
+
+    body = json.loads(json.dumps({"id": "j1", "status": "PROCESSING", "progress": progress}))
+    assert Job.model_validate(body).progress is None
+    assert (
+        Job.model_validate_json('{"id": "j1", "status": "PROCESSING", "progress": 1e999}').progress
+        is None
+    )

@@ -83,6 +83,8 @@ def _flux(**params: Any) -> dict[str, Any]:
         (_flux(input_images=["https://a.example/x.png"] * 11), "fluxParams.input_images"),
         (_flux(input_images=["ftp:/nope"]), "fluxParams.input_images"),
         (_flux(input_images="https://a.example/x.png"), "fluxParams.input_images"),
+        (_flux(aspect_ratio="0:1"), "fluxParams.aspect_ratio"),
+        (_flux(aspect_ratio="16:00"), "fluxParams.aspect_ratio"),
         (_flux(seed=1.5), "fluxParams.seed"),
         (_flux(seed="42"), "fluxParams.seed"),
         (_flux(prompt_upsampling="yes"), "fluxParams.prompt_upsampling"),

@@ -59,7 +59,12 @@ def validate_body(body: Any) -> dict[str, list[str]]:
         bad(f"fluxParams.{key}", "Unrecognized key")
     checks: dict[str, Callable[[Any], bool]] = {
         "resolution": lambda v: v in RESOLUTIONS,
-        "aspect_ratio": lambda v: isinstance(v, str) and re.match(r"^\d+:\d+$", v) is not None,
+        # The schema's pattern lets "0:1" through; no picture has a side of 0.
+        "aspect_ratio": lambda v: (
+            isinstance(v, str)
+            and re.match(r"^\d+:\d+$", v) is not None
+            and all(int(side) > 0 for side in v.split(":"))
+        ),
         "image_prompt": is_uri,
         "image_prompt_strength": lambda v: (
             isinstance(v, int | float) and not isinstance(v, bool) and 0 <= v <= 1
