@@ -16,6 +16,7 @@ from cogs import _errors
 
 ROOT = Path(__file__).parent.parent
 PACKAGES = ("app", "bot", "cogs")
+MAX_LINES = 500
 
 
 def _module_name(path: Path) -> str:
@@ -108,6 +109,15 @@ def test_no_import_cycles() -> None:
         if name not in state:
             visit(name, [name])
     assert cycles == []
+
+
+def test_no_source_file_is_over_500_lines() -> None:
+    sizes = {
+        str(path.relative_to(ROOT)): len(path.read_text().splitlines())
+        for package in ("bot", "cogs")
+        for path in (ROOT / package).rglob("*.py")
+    }
+    assert {path: n for path, n in sizes.items() if n > MAX_LINES} == {}
 
 
 def _cog_classes() -> list[type]:

@@ -14,7 +14,7 @@ import random
 import time
 from asyncio import FIRST_COMPLETED
 from collections.abc import Callable, Coroutine
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from bot import images
@@ -28,7 +28,7 @@ from bot.jobs.line import ACTIVE_AT_APIFRAME, Line
 from bot.jobs.presenter import DeliveryError, Presenter, Route
 from bot.jobs.progress import ProgressShower
 from bot.jobs.request import to_apiframe
-from bot.storage.jobs import HeldReason, JobRecord, JobStore
+from bot.storage.jobs import HeldReason, JobRecord, JobStore, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -38,10 +38,6 @@ POLLED = {"queued", "processing"}
 # charges) it later, the image is delivered anyway. Results are kept about a day.
 LATE_WINDOW_SECONDS = 24 * 3600
 LAST_EDIT_MARGIN = timedelta(seconds=5)  # the latest a short edit may use a token
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 __all__ = ["DriverConfig", "JobDriver"]
@@ -169,8 +165,6 @@ class JobDriver:
                 del self._busy[job.id]
 
         task.add_done_callback(_done)
-
-    # --- admission --------------------------------------------------------------------
 
     # --- due work ---------------------------------------------------------------------
 
@@ -464,12 +458,12 @@ class JobDriver:
             job_id, from_states, to_state, lease_owner=None, lease_until=None, **fields
         )
 
-    # --- failure ----------------------------------------------------------------------
-
     async def fetch_image(self, job: JobRecord, limit: int) -> images.FittedImage:
         """Download and fit a finished job's image (for re-delivery, e.g. the inbox)."""
         downloaded = await self.client.download(job.result_urls[0])
         return await images.fit_async(downloaded.data, limit)
+
+    # --- failure ----------------------------------------------------------------------
 
     async def _fail(self, job: JobRecord, failure: Failure, *, state: str = "failed") -> None:
         """Mark the job failed (never counted against the member; against the budget only

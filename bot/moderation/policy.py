@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from bot.apiframe.models import MEGAPIXELS, RESOLUTIONS, Resolution
 from bot.config import Settings
-from bot.moderation.prompts import DEFAULT_ADULT_TERMS
+from bot.moderation.wordlists import DEFAULT_ADULT_TERMS
 
 
 def resolution_rank(resolution: Resolution) -> int:

@@ -13,14 +13,21 @@ import functools
 import logging
 import re
 import string
-import time
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
 
 import regex
+
+from bot.moderation.patterns import pattern_hit
+from bot.moderation.wordlists import (
+    DEFAULT_ADULT_TERMS,
+    MINOR_AGE,
+    MINOR_TERMS,
+    REAL_PERSON_TERMS,
+    SEXUAL_TERMS,
+)
 
 log = logging.getLogger(__name__)
 
@@ -34,296 +41,6 @@ class RuleClass(StrEnum):
     MINORS = "sexual content involving minors"
     REAL_PEOPLE = "sexualised depiction of a real person"
 
-
-# The starter list a guild's moderators edit, chosen for few false positives in image prompts:
-# - "sexy", "seductive", "sensual" are left out: everyday words in SFW prompts ("sexy sports
-#   car"). They still count for the built-in minors and real-people blocks below.
-# - Words with common innocent senses are left out: "ass" (donkeys, "kick-ass"), "cock"
-#   (roosters), "pussy" (cats), "tits" (birds), "dick" (names), "cum" ("magna cum laude"),
-#   "stripper" (paint strippers), "nipple" (baby bottles), "breasts" (chicken), "bikini".
-# - Only whole words match and inflections are not guessed, so plurals are listed.
-DEFAULT_ADULT_TERMS: tuple[str, ...] = (
-    "nsfw",
-    "nude",
-    "nudes",
-    "nudity",
-    "naked",
-    "topless",
-    "bottomless",
-    "undressed",
-    "porn",
-    "porno",
-    "pron",
-    "pornographic",
-    "pornography",
-    "sex",
-    "sexual",
-    "sexually",
-    "erotic",
-    "erotica",
-    "explicit",
-    "lewd",
-    "xxx",
-    "hentai",
-    "ecchi",
-    "rule 34",
-    "r34",
-    "fetish",
-    "lingerie",
-    "bdsm",
-    "bondage",
-    "orgasm",
-    "orgy",
-    "threesome",
-    "gangbang",
-    "intercourse",
-    "masturbate",
-    "masturbating",
-    "masturbation",
-    "blowjob",
-    "handjob",
-    "cumshot",
-    "creampie",
-    "bukkake",
-    "ahegao",
-    "anal",
-    "dildo",
-    "striptease",
-    "upskirt",
-    "genitals",
-    "genitalia",
-    "penis",
-    "vagina",
-    "vulva",
-    "nipples",
-    "boob",
-    "boobs",
-    "onlyfans",
-)
-
-# Built in and not editable: any of these next to a minor or a real person is refused, even
-# where adult content is allowed. A superset of the defaults plus milder sexualising words.
-_SEXUAL_TERMS: tuple[str, ...] = (
-    *DEFAULT_ADULT_TERMS,
-    "sexy",
-    "seductive",
-    "seduce",
-    "seducing",
-    "sensual",
-    "provocative",
-    "horny",
-    "aroused",
-    "kinky",
-    "slut",
-    "sluts",
-    "slutty",
-    "whore",
-    "cum",
-    "breasts",
-    "underwear",
-    "panties",
-    "undressing",
-    "sexualized",
-    "sexualised",
-    "stripping",
-    "molest",
-    "molested",
-    "molesting",
-    "molestation",
-    "rape",
-    "raped",
-    "raping",
-    "grope",
-    "groped",
-    "groping",
-    "fondle",
-    "fondling",
-)
-
-# Words for a minor. "baby" is deliberately absent: it is an endearment and appears in
-# "baby doll" (lingerie), "baby oil" and "baby blue"; infant, toddler and newborn cover the
-# rest. "girl" and "boy" alone are absent too: they are said of adults all the time. "minor"
-# also catches "minor imperfections" next to a sexual word: a refusal the member can rephrase
-# around, which is the safe direction to be wrong in.
-_MINOR_TERMS: tuple[str, ...] = (
-    "child",
-    "children",
-    "childs",
-    "childlike",
-    "child like",
-    "kid",
-    "kids",
-    "kiddie",
-    "kiddies",
-    "kiddo",
-    "minor",
-    "minors",
-    "underage",
-    "underaged",
-    "under age",
-    "under 18",
-    "teen",
-    "teens",
-    "teenage",
-    "teenaged",
-    "teenager",
-    "teenagers",
-    "preteen",
-    "preteens",
-    "pre teen",
-    "tween",
-    "tweens",
-    "loli",
-    "lolis",
-    "lolicon",
-    "lolita",
-    "shota",
-    "shotacon",
-    "schoolgirl",
-    "schoolgirls",
-    "schoolboy",
-    "schoolboys",
-    "school girl",
-    "school girls",
-    "school boy",
-    "school boys",
-    "high schooler",
-    "middle schooler",
-    "middle school",
-    "elementary school",
-    "grade schooler",
-    "kindergarten",
-    "toddler",
-    "toddlers",
-    "infant",
-    "infants",
-    "newborn",
-    "newborns",
-    "young girl",
-    "young girls",
-    "young boy",
-    "young boys",
-    "little girl",
-    "little girls",
-    "little boy",
-    "little boys",
-    "girl child",
-    "boy child",
-    "prepubescent",
-    "pubescent",
-    "adolescent",
-    "adolescents",
-    "juvenile",
-    "youngster",
-    "youngsters",
-    "jailbait",
-    "pedo",
-    "paedo",
-    "pedophile",
-    "paedophile",
-    "pedophilia",
-    "paedophilia",
-)
-
-# An age under 18 written as digits or words: "12 year old", "12-year-old", "12yo", "12 y/o",
-# "twelve yrs old", "aged 12". The look-behinds keep "112", "21yo" and "twenty-one" out.
-_UNDER_18 = (
-    r"(?:1[0-7]|[0-9]|zero|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve"
-    r"|thirteen|fourteen|fifteen|sixteen|seventeen)"
-)
-_MINOR_AGE = regex.compile(
-    r"(?<![a-z0-9])(?=[a-z0-9])"
-    r"(?<!(?:twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|hundred)[\s\-_.]{0,3})"
-    rf"(?:{_UNDER_18}[\s\-_.]{{0,3}}(?:years?|yrs?|y)[\s\-_./]{{0,3}}(?:old|o)"
-    rf"|(?:aged?|age\s+of)[\s\-_.:]{{0,3}}{_UNDER_18})"
-    r"(?![a-z0-9])"
-)
-
-# Words saying the subject is a real, identifiable person. Names are deliberately not listed:
-# any such list would be both endless and unfair, so "nude <famous name>" is not caught here.
-_REAL_PERSON_TERMS: tuple[str, ...] = (
-    "real person",
-    "real people",
-    "real life person",
-    "irl",
-    "public figure",
-    "celebrity",
-    "celebrities",
-    "celeb",
-    "celebs",
-    "famous person",
-    "famous people",
-    "famous woman",
-    "famous man",
-    "actress",
-    "actresses",
-    "actor",
-    "actors",
-    "singer",
-    "singers",
-    "pop star",
-    "popstar",
-    "rapper",
-    "rappers",
-    "musician",
-    "politician",
-    "politicians",
-    "president",
-    "prime minister",
-    "senator",
-    "congressman",
-    "congresswoman",
-    "first lady",
-    "royal family",
-    "influencer",
-    "influencers",
-    "streamer",
-    "streamers",
-    "youtuber",
-    "youtubers",
-    "tiktoker",
-    "tiktokers",
-    "instagram model",
-    "athlete",
-    "athletes",
-    "footballer",
-    "news anchor",
-    "newsreader",
-    "tv host",
-    "deepfake",
-    "deepfakes",
-    "deep fake",
-    "lookalike",
-    "look alike",
-    # Private people the member knows: the non-consensual intimate image case.
-    "my ex",
-    "my girlfriend",
-    "my boyfriend",
-    "my wife",
-    "my husband",
-    "my crush",
-    "my friend",
-    "my classmate",
-    "my coworker",
-    "my co worker",
-    "my colleague",
-    "my neighbor",
-    "my neighbour",
-    "my teacher",
-    "my boss",
-    "my sister",
-    "my brother",
-    "my mom",
-    "my mother",
-    "my stepmom",
-    "my stepsister",
-    "my cousin",
-)
-
-MAX_PATTERN_LENGTH = 200
-# All blocked patterns of one check together get at most this many `pattern_timeout`s, so a
-# guild with many slow patterns cannot stall every command for patterns × timeout.
-_MAX_PATTERN_TIMEOUTS = 4
 
 # --- Reading the text -------------------------------------------------------------------------
 
@@ -725,82 +442,6 @@ def find_term(text: str, terms: Iterable[str]) -> str | None:
     return _find(_Prompt(text), _index(tuple(terms)))
 
 
-# --- Patterns ---------------------------------------------------------------------------------
-
-
-@functools.lru_cache(maxsize=1024)
-def _compile(pattern: str) -> Any:
-    """The compiled pattern, or None if it does not compile (the caller fails closed)."""
-    try:
-        return regex.compile(pattern, regex.IGNORECASE)
-    except Exception:  # regex.error, and RecursionError or OverflowError on odd input
-        return None
-
-
-def validate_pattern(pattern: str) -> str | None:
-    """None if `pattern` is a usable blocked pattern, else a short plain-English reason.
-
-    Patterns are regular expressions in the `regex` package's syntax, case-insensitive,
-    searched for anywhere in the prompt and in its normalized form.
-    """
-    if len(pattern) > MAX_PATTERN_LENGTH:
-        return f"it is {len(pattern)} characters long; the limit is {MAX_PATTERN_LENGTH}"
-    try:
-        compiled = regex.compile(pattern, regex.IGNORECASE)
-    except regex.error as exc:
-        if exc.pos is None:
-            where = ""
-        elif exc.pos >= len(pattern):
-            where = " at the end"
-        else:
-            where = f" at character {exc.pos + 1}"
-        return f"it does not compile: {exc.msg}{where}"
-    except Exception:
-        return "it does not compile"
-    try:
-        # A pattern that can match zero characters matches (almost) every prompt.
-        for sample in ("", "a", "hello world", "x 1 !"):
-            found = compiled.search(sample, timeout=0.05)
-            if found is not None and found.end() == found.start():
-                return "it matches the empty string, so it would block almost every prompt"
-    except TimeoutError:
-        return "it is too slow to run"
-    return None
-
-
-def _pattern_hit(patterns: Sequence[str], texts: Sequence[str], pattern_timeout: float) -> bool:
-    """Whether any pattern matches any text. Fails closed: a pattern that does not compile,
-    times out, or finds the shared time budget spent counts as a match."""
-    budget = pattern_timeout * min(len(patterns) * len(texts), _MAX_PATTERN_TIMEOUTS)
-    deadline = time.perf_counter() + budget
-    for number, pattern in enumerate(patterns, 1):
-        compiled = _compile(pattern)
-        if compiled is None:
-            log.warning("blocked pattern #%d does not compile; counted as a match", number)
-            return True
-        for text in texts:
-            timeout = min(pattern_timeout, deadline - time.perf_counter())
-            if timeout <= 0:
-                log.warning(
-                    "blocked patterns used up their %.3f s budget at pattern #%d; "
-                    "counted as a match",
-                    budget,
-                    number,
-                )
-                return True
-            try:
-                if compiled.search(text, timeout=timeout) is not None:
-                    return True
-            except TimeoutError:
-                log.warning(
-                    "blocked pattern #%d timed out after %.3f s; counted as a match",
-                    number,
-                    timeout,
-                )
-                return True
-    return False
-
-
 # --- The check --------------------------------------------------------------------------------
 
 
@@ -832,14 +473,14 @@ def check_prompt(
     # The guild's adult terms count as sexual words too: a term a moderator added ("boudoir")
     # next to "teen" must not slip past the built-in block.
     adult = _index(tuple(adult_terms))
-    if _find(text, _index(_SEXUAL_TERMS)) is not None or _find(text, adult) is not None:
-        if _find(text, _index(_MINOR_TERMS)) is not None or _MINOR_AGE.search(text.folded):
+    if _find(text, _index(SEXUAL_TERMS)) is not None or _find(text, adult) is not None:
+        if _find(text, _index(MINOR_TERMS)) is not None or MINOR_AGE.search(text.folded):
             return RuleClass.MINORS
-        if _find(text, _index(_REAL_PERSON_TERMS)) is not None:
+        if _find(text, _index(REAL_PERSON_TERMS)) is not None:
             return RuleClass.REAL_PEOPLE
     if blocked_words and _find(text, _index(tuple(blocked_words))) is not None:
         return RuleClass.BLOCKED_WORD
-    if blocked_patterns and _pattern_hit(
+    if blocked_patterns and pattern_hit(
         blocked_patterns, tuple(dict.fromkeys((prompt, text.normalized))), pattern_timeout
     ):
         return RuleClass.BLOCKED_PATTERN

@@ -12,8 +12,8 @@ from discord.app_commands import Choice
 from discord.app_commands import locale_str as _T
 from discord.ext import commands
 
+from bot.moderation.patterns import validate_pattern
 from bot.moderation.policy import INHERIT, GuildPolicy, Tier
-from bot.moderation.prompts import validate_pattern
 from bot.storage.guilds import PolicyRefused
 from cogs import audit
 from cogs.admin import _format, _report

@@ -9,14 +9,14 @@ from types import SimpleNamespace
 
 import pytest
 
-from bot.moderation import prompts
+from bot.moderation import patterns
+from bot.moderation.patterns import validate_pattern
 from bot.moderation.prompts import (
     DEFAULT_ADULT_TERMS,
     RuleClass,
     check_prompt,
     find_term,
     normalize,
-    validate_pattern,
 )
 
 
@@ -314,7 +314,7 @@ def test_catastrophic_pattern_times_out_and_counts_as_a_match(
 ) -> None:
     prompt = "a" * 30 + "b"
     start = time.perf_counter()
-    with caplog.at_level(logging.WARNING, logger=prompts.__name__):
+    with caplog.at_level(logging.WARNING, logger=patterns.__name__):
         result = check_prompt(prompt, blocked_patterns=[r"(a|aa)+$"])
     assert time.perf_counter() - start < 0.5
     assert result is RuleClass.BLOCKED_PATTERN
@@ -332,7 +332,7 @@ def test_nested_quantifier_pattern_returns_quickly() -> None:
 def test_pattern_that_does_not_compile_counts_as_a_match(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    with caplog.at_level(logging.WARNING, logger=prompts.__name__):
+    with caplog.at_level(logging.WARNING, logger=patterns.__name__):
         result = check_prompt("secret prompt text", blocked_patterns=["(unclosed"])
     assert result is RuleClass.BLOCKED_PATTERN
     assert "does not compile" in caplog.text
@@ -344,8 +344,8 @@ def test_patterns_share_a_time_budget(
 ) -> None:
     """Once the budget (a few timeouts in all) is spent, the rest count as a match."""
     clock = itertools.count()  # every reading of the clock is a second later
-    monkeypatch.setattr(prompts, "time", SimpleNamespace(perf_counter=lambda: float(next(clock))))
-    with caplog.at_level(logging.WARNING, logger=prompts.__name__):
+    monkeypatch.setattr(patterns, "time", SimpleNamespace(perf_counter=lambda: float(next(clock))))
+    with caplog.at_level(logging.WARNING, logger=patterns.__name__):
         result = check_prompt("a cat", blocked_patterns=["dog", "cow", "pig"], pattern_timeout=0.05)
     assert result is RuleClass.BLOCKED_PATTERN
     assert "budget" in caplog.text
