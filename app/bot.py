@@ -45,8 +45,17 @@ def configure_discord_endpoints(settings: Settings) -> None:
     DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(gateway)
 
 
+SERVERS_ONLY = "I only work in servers: use my commands in a server we are both in."
+
+
 class FluxTree(app_commands.CommandTree["FluxBot"]):
     """Commands and context menus take the one error path of every interaction."""
+
+    async def interaction_check(self, interaction: discord.Interaction[FluxBot]) -> bool:
+        # Discord only offers the commands in servers; this covers a stale registration.
+        if interaction.guild_id is None:
+            raise app_commands.NoPrivateMessage(SERVERS_ONLY)
+        return True
 
     async def on_error(
         self, interaction: discord.Interaction[FluxBot], error: app_commands.AppCommandError
@@ -84,6 +93,12 @@ class FluxBot(commands.Bot):
             tree_cls=FluxTree,
             help_command=None,
             max_ratelimit_timeout=60,
+            # Servers only: a server's rules (bans, quotas, budget) cannot reach a DM, and a
+            # user install would open the bot to servers it was never added to.
+            allowed_contexts=app_commands.AppCommandContext(
+                guild=True, dm_channel=False, private_channel=False
+            ),
+            allowed_installs=app_commands.AppInstallationType(guild=True, user=False),
             shard_id=settings.shard_id,
             shard_count=settings.shard_count,
             # Prompts are user text: nothing the bot posts may ping anyone unless it says so.

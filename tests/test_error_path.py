@@ -40,3 +40,17 @@ async def test_an_expired_interaction_is_answered_in_the_channel() -> None:
     assert content == "<@42> Sorry (error id `abcd1234`)."
     assert mentions.users == [member]
     assert mentions.everyone is False
+
+
+async def test_a_command_from_a_dm_is_refused_politely() -> None:
+    """Should a stale registration still offer a command in a DM, the tree refuses it with a
+    message for the member (a check failure: no error id, nothing to log)."""
+    import pytest
+    from discord import app_commands
+
+    from app.bot import SERVERS_ONLY, FluxTree
+
+    interaction: Any = SimpleNamespace(guild_id=None)
+    with pytest.raises(app_commands.NoPrivateMessage, match=SERVERS_ONLY):
+        await FluxTree.interaction_check(None, interaction)  # type: ignore[arg-type]
+    assert await FluxTree.interaction_check(None, SimpleNamespace(guild_id=1))  # type: ignore[arg-type]

@@ -136,3 +136,15 @@ async def test_a_repeated_stop_signal_still_stops_cleanly(
     output = bot_process.output()
     assert code == 0, output
     assert "Traceback" not in output
+
+
+async def test_every_command_is_for_servers_only(
+    bot: object, discord_standin: LocalDiscord
+) -> None:
+    """A DM would escape every server's rules (bans, quotas, budget) and a user install would
+    open the bot to servers it was never added to: commands are registered for server
+    channels (context 0) of a server install (integration type 0) only."""
+    assert discord_standin.commands
+    for name, command in discord_standin.commands.items():
+        assert command.get("contexts") == [0], name
+        assert command.get("integration_types") == [0], name
