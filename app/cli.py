@@ -66,7 +66,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     settings = load_settings()
     settings.require("discord_token", "apiframe_api_key")
     setup_logging(settings.log_level, _secrets(settings))
-    for line in settings.deprecations:
+    for line in settings.warnings:
         log.warning(line)
     from app.run import StartupError, run_bot  # imports discord.py: only when running
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -21,6 +22,7 @@ _PLACEHOLDER = re.compile(
 )
 
 
+_LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 # Settings renamed, old name → new name.
 RENAMED = {"max_jobs_per_user": "max_jobs_in_flight_per_member"}
 
@@ -79,9 +81,9 @@ class Settings(BaseSettings):
     max_jobs_in_flight: int = Field(default=8, ge=1, le=5000)
     max_jobs_in_flight_per_member: int = Field(default=2, ge=1, le=50)
     max_jobs_per_user: int | None = Field(default=None, ge=1, le=50)  # its old name
-    poll_rate: float = Field(default=4.0, gt=0, le=50)
-    job_soft_timeout: float = Field(default=180.0, gt=0)
-    job_hard_timeout: float = Field(default=600.0, gt=0)
+    poll_rate: float = Field(default=4.0, ge=0.1, le=50)
+    job_soft_timeout: float = Field(default=180.0, gt=0, le=86_400)
+    job_hard_timeout: float = Field(default=600.0, gt=0, le=86_400)
     progress_interval: float = Field(default=2.5, ge=1.0, le=60)
     expected_job_seconds: float = Field(default=20.0, gt=0, le=600)
     webhook_safety_poll: float = Field(default=30.0, gt=0, le=3600)
@@ -181,6 +183,15 @@ class Settings(BaseSettings):
         return self
 
     @model_validator(mode="after")
+    def _timeouts_in_order(self) -> Settings:
+        if self.job_soft_timeout >= self.job_hard_timeout:
+            raise ValueError(
+                f"JOB_SOFT_TIMEOUT ({self.job_soft_timeout:g} s, when members are told it is"
+                f" slow) must be below JOB_HARD_TIMEOUT ({self.job_hard_timeout:g} s)"
+            )
+        return self
+
+    @model_validator(mode="after")
     def _old_names(self) -> Settings:
         # Kept working for one release; `deprecations` says so in the log at start-up.
         for old, new in RENAMED.items():
@@ -196,6 +207,18 @@ class Settings(BaseSettings):
             for old, new in RENAMED.items()
             if getattr(self, old) is not None
         ]
+
+    @property
+    def warnings(self) -> list[str]:
+        """Lines for the log at start-up: settings that work but should change."""
+        lines = list(self.deprecations)
+        url = urlsplit(self.apiframe_base_url)
+        if url.scheme == "http" and url.hostname not in _LOOPBACK:
+            lines.append(
+                f"APIFRAME_BASE_URL is plain http:// to {url.hostname}: the API key travels"
+                " unencrypted; use https:// unless it is a sandbox on a network you trust"
+            )
+        return lines
 
     @property
     def syncs_commands(self) -> bool:

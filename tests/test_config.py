@@ -226,3 +226,27 @@ def test_a_database_url_of_an_unknown_scheme_is_one_line(url: str) -> None:
     [problem] = refused.value.problems
     assert problem.startswith("DATABASE_URL: ")
     assert url not in problem  # it may hold a password
+
+
+@pytest.mark.parametrize(
+    ("changes", "name"),
+    [
+        ({"job_soft_timeout": "700", "job_hard_timeout": "600"}, "JOB_SOFT_TIMEOUT"),
+        ({"job_hard_timeout": "inf"}, "JOB_HARD_TIMEOUT"),
+        ({"job_soft_timeout": "nan"}, "JOB_SOFT_TIMEOUT"),
+        ({"poll_rate": "0.0001"}, "POLL_RATE"),
+        ({"apiframe_timeout": "inf"}, "APIFRAME_TIMEOUT"),
+    ],
+)
+def test_settings_that_cannot_work_are_refused(changes: dict[str, str], name: str) -> None:
+    with pytest.raises(SettingsError) as refused:
+        load_settings(**changes)
+    assert any(name in problem for problem in refused.value.problems), refused.value.problems
+
+
+def test_a_plain_http_api_beyond_this_machine_is_warned_about() -> None:
+    """The API key would travel in the clear; a sandbox on this machine is fine."""
+    assert load_settings(apiframe_base_url="http://127.0.0.1:8787").warnings == []
+    [warning] = load_settings(apiframe_base_url="http://api.example.com").warnings
+    assert warning.startswith("APIFRAME_BASE_URL is plain http:// to api.example.com")
+    assert load_settings(apiframe_base_url="https://api.example.com").warnings == []

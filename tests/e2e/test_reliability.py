@@ -63,6 +63,7 @@ async def test_each_failure_path_is_explained(
     elif setup == "inactive":
         sandbox.config.inactive_keys = {apiframe.key}  # 403
     else:
+        bot_env["JOB_SOFT_TIMEOUT"] = "1"
         bot_env["JOB_HARD_TIMEOUT"] = "2"
         sandbox.add_outcome(Outcome(status="NEVER"))
     await bot_runner.start()
@@ -481,6 +482,7 @@ async def test_job_finishing_after_the_hard_timeout_is_still_delivered(
     apiframe: ApiframeSandbox,
 ) -> None:
     """A job Apiframe completes (and charges) after the bot gave up is posted late anyway."""
+    bot_env["JOB_SOFT_TIMEOUT"] = "0.5"
     bot_env["JOB_HARD_TIMEOUT"] = "1"
     apiframe.sandbox.config.processing_seconds = 3
     bot = await bot_runner.start()
