@@ -26,7 +26,7 @@ VOLUME ["/data"]
 EXPOSE 8080
 
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
-    CMD python -c "import os, urllib.request; urllib.request.urlopen(f'http://127.0.0.1:{os.environ.get(\"WEB_PORT\", \"8080\")}/healthz', timeout=4)" || exit 1
+    CMD ["flux-bot", "health"]
 
 ENTRYPOINT ["flux-bot"]
 CMD ["run"]

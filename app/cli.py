@@ -1,4 +1,4 @@
-"""The `flux-bot` command: run (default), check, generate, fetch, sandbox, migrate."""
+"""The `flux-bot` command: run (default), check, health, generate, fetch, sandbox, migrate."""
 
 from __future__ import annotations
 
@@ -387,6 +387,38 @@ def cmd_fetch(args: argparse.Namespace) -> int:
     return asyncio.run(_fetch(settings, args, output))
 
 
+# --- health ------------------------------------------------------------------------------
+
+
+def cmd_health(args: argparse.Namespace) -> int:
+    """Ask the running bot's `/healthz` (Docker's HEALTHCHECK): exit 0 when it is fit to serve.
+    Reads WEB_HOST and WEB_PORT as the bot does, so an empty WEB_PORT means 8080 here too."""
+    import json
+    import urllib.error
+    import urllib.request
+
+    settings = load_settings()
+    if settings.web_port == 0:
+        return _fail("WEB_PORT is 0 (any free port): there is no fixed port to ask")
+    host = "127.0.0.1" if settings.web_host in ("", "0.0.0.0", "::") else settings.web_host  # noqa: S104
+    url = f"http://{f'[{host}]' if ':' in host else host}:{settings.web_port}/healthz"
+    try:
+        with urllib.request.urlopen(url, timeout=args.timeout):
+            print(f"ok    {url}")
+            return 0
+    except urllib.error.HTTPError as exc:
+        try:
+            report = json.loads(exc.read())
+            detail = f"discord {report.get('discord')}, jobs {report.get('jobs')}"
+        except ValueError:
+            detail = exc.reason
+        print(f"FAIL  {url}: {exc.code} ({detail})")
+    except (urllib.error.URLError, OSError) as exc:
+        reason = getattr(exc, "reason", exc)
+        print(f"FAIL  {url}: cannot reach it ({reason})")
+    return EXIT_FAILURE
+
+
 # --- sandbox -----------------------------------------------------------------------------
 
 
@@ -458,6 +490,9 @@ def build_parser() -> argparse.ArgumentParser:
         func=cmd_check
     )
     sub.add_parser("migrate", help="apply database migrations").set_defaults(func=cmd_migrate)
+    health = sub.add_parser("health", help="ask the running bot whether it is fit to serve")
+    health.add_argument("--timeout", type=float, default=4.0, help="seconds (default 4)")
+    health.set_defaults(func=cmd_health)
 
     sandbox = sub.add_parser("sandbox", help="serve a local fake Apiframe API for trying the bot")
     sandbox.add_argument("--host", default="127.0.0.1")

@@ -517,3 +517,36 @@ async def test_a_timeout_of_zero_is_refused_before_paying(
     assert code == 2
     assert "--timeout must be more than 0" in err
     assert state.requests == []
+
+
+@pytest.mark.parametrize(("status", "code"), [(200, 0), (503, 1)])
+async def test_health_asks_the_running_bot(tmp_path: Path, status: int, code: int) -> None:
+    """Docker's HEALTHCHECK: `health` asks /healthz where the bot listens (127.0.0.1 when it
+    listens on every interface) and exits 0 only when it is fit to serve."""
+    from aiohttp import web
+
+    async def healthz(request: web.Request) -> web.Response:
+        report = {"ok": status == 200, "discord": "connecting", "jobs": "running"}
+        return web.json_response(report, status=status)
+
+    app = web.Application()
+    app.router.add_get("/healthz", healthz)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    try:
+        got, out, err = await run_cli(tmp_path, "health", WEB_HOST="0.0.0.0", WEB_PORT=str(port))
+    finally:
+        await runner.cleanup()
+    assert got == code, err
+    assert f"http://127.0.0.1:{port}/healthz" in out
+    if code:
+        assert "503 (discord connecting, jobs running)" in out
+
+
+async def test_health_with_an_empty_port_asks_the_default_one(tmp_path: Path) -> None:
+    """`WEB_PORT=` means the default (8080) for the bot, so for its health check too."""
+    _, out, _ = await run_cli(tmp_path, "health", "--timeout", "1", WEB_PORT="")
+    assert "http://127.0.0.1:8080/healthz" in out
