@@ -7,6 +7,7 @@ import hashlib
 import hmac
 import json
 import logging
+import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 
@@ -14,11 +15,13 @@ from aiohttp import web
 from pydantic import ValidationError
 
 from bot.apiframe import webhooks
-from bot.apiframe.models import Job
+from bot.apiframe.models import Job, JobStatus
 
 log = logging.getLogger(__name__)
 
 WEBHOOK_ROUTE = "/apiframe/webhook/{secret}"
+REFUSAL_LOG_SECONDS = 60.0
+_EVENTS = {JobStatus.COMPLETED: "completed", JobStatus.FAILED: "failed"}
 
 Handler = Callable[[Job, str], Awaitable[None]]
 
@@ -46,6 +49,8 @@ class WebhookReceiver:
         self.received = 0
         self.rejected = 0
         self.duplicates = 0
+        self._unlogged_refusals = 0
+        self._refusal_logged_at = -REFUSAL_LOG_SECONDS
 
     def install(self, app: web.Application) -> None:
         app.router.add_post(WEBHOOK_ROUTE, self.receive)
@@ -58,7 +63,7 @@ class WebhookReceiver:
         signature = request.headers.get(webhooks.SIGNATURE_HEADER)
         if not webhooks.verify(body, signature, self._api_key):
             self.rejected += 1
-            log.warning("webhook with a bad or missing signature refused")
+            self._log_refusal()
             return web.json_response({"error": "invalid signature"}, status=401)
         try:
             payload = json.loads(body)
@@ -66,9 +71,10 @@ class WebhookReceiver:
         except (ValueError, ValidationError):
             self.rejected += 1
             return web.json_response({"error": "unreadable body"}, status=400)
-        event = str(payload.get("event") or request.headers.get(webhooks.EVENT_HEADER) or "")
+        # From the signed body only: an unsigned header must not make a replay look new.
+        event = str(payload.get("event") or _EVENTS.get(job.status, "progress"))
         self.received += 1
-        key = (job.id, event, job.progress if event == "progress" else None)
+        key = (job.id, job.status.value, None if job.status.is_terminal else job.progress)
         if key in self._seen:
             self.duplicates += 1
             return web.Response(status=204)
@@ -80,6 +86,18 @@ class WebhookReceiver:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return web.Response(status=204)
+
+    def _log_refusal(self) -> None:
+        """One line per REFUSAL_LOG_SECONDS however many forged requests come in."""
+        self._unlogged_refusals += 1
+        now = time.monotonic()
+        if now - self._refusal_logged_at < REFUSAL_LOG_SECONDS:
+            return
+        log.warning(
+            "%d webhook request(s) with a bad or missing signature refused", self._unlogged_refusals
+        )
+        self._unlogged_refusals = 0
+        self._refusal_logged_at = now
 
     async def _run(self, job: Job, event: str) -> None:
         try:
