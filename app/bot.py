@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import socket
-import uuid
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -22,7 +20,7 @@ from bot.jobs.service import JobService
 from bot.jobs.webhook import WebhookReceiver
 from bot.metrics import LoopLagMonitor, peak_rss_mb
 from bot.moderation.policy import GuildPolicy, defaults_from
-from bot.services import Services
+from bot.services import Services, process_owner
 from bot.web import WebServer
 from cogs import _errors as errors
 
@@ -109,7 +107,7 @@ class FluxBot(commands.Bot):
         self.store = services.jobs
         self.guild_store = services.guilds
         self.policy_defaults = defaults_from(settings)
-        self.owner_name = owner or f"{socket.gethostname()}-{uuid.uuid4().hex[:6]}"
+        self.owner_name = owner or process_owner()
         self.driver = services.driver(presenter(self), owner=self.owner_name)
         self.jobs = JobService(self.guild_store, self.store, self.driver.wake)
         self.web = WebServer(settings.web_host, settings.web_port, self.health)

@@ -6,6 +6,8 @@ driver here, so each is configured from the settings in exactly one place.
 
 from __future__ import annotations
 
+import socket
+import uuid
 from dataclasses import dataclass
 
 from bot.apiframe.client import ApiframeClient
@@ -17,6 +19,15 @@ from bot.storage.db import Database
 from bot.storage.guilds import GuildStore
 from bot.storage.jobs import JobStore
 from bot.storage.migrations import migrate
+
+OWNER_HOST_CHARS = 24  # leases are String(64): the owner, plus ":inbox:<interaction id>"
+
+
+def process_owner(hostname: str | None = None) -> str:
+    """This process's name on the leases it takes: its host (cut short: Kubernetes pod names
+    run to 63 characters) and a random part, unique per process."""
+    host = (hostname if hostname is not None else socket.gethostname())[:OWNER_HOST_CHARS]
+    return f"{host}-{uuid.uuid4().hex[:8]}"
 
 
 def apiframe_client(settings: Settings) -> ApiframeClient:

@@ -444,3 +444,24 @@ async def test_jobs_of_the_previous_schema_are_carried_over(databases: DatabaseF
     assert b.request.resolution == "1MP"
     assert (b.held_reason, c.held_reason) == (HeldReason.LATE, HeldReason.REFUSED)
     assert c.request.strength == 0.5
+
+
+async def test_leases_work_for_the_longest_host_names(databases: DatabaseFactory) -> None:
+    """A Kubernetes pod name runs to 63 characters: the lease owner built from it (and the
+    inbox's owner built on that) still fits the column, on PostgreSQL too."""
+    from bot.services import process_owner
+
+    await databases.migrate()
+    store = JobStore(databases.open())
+    owner = process_owner("flux-bot-7f9c8d6b5a-" + "x" * 43)
+    job = await create(store, new_job())
+    await move(store, job.id, "queued", next_check_at=datetime.now(UTC))
+    [claimed] = await store.claim_due(owner, datetime.now(UTC) + timedelta(seconds=1))
+    assert claimed.lease_owner == owner
+    await store.release(job.id, owner)
+    await store.transition(job.id, {"queued"}, "completed")
+    await store.transition(job.id, {"completed"}, "held")
+    inbox = f"{owner}:inbox:{2**63 - 1}"
+    held = await store.claim_held(job.id, inbox, 60)
+    assert held is not None
+    assert held.lease_owner == inbox
