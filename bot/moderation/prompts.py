@@ -20,6 +20,7 @@ from enum import StrEnum
 
 import regex
 
+from bot.moderation import lookalikes
 from bot.moderation.patterns import pattern_hit
 from bot.moderation.wordlists import (
     DEFAULT_ADULT_TERMS,
@@ -137,7 +138,7 @@ def _fold(text: str) -> str:
     text = unicodedata.normalize("NFKC", text).casefold()
     if text.isascii():
         return text
-    text = _MARKS.sub("", unicodedata.normalize("NFKD", text))
+    text = _MARKS.sub("", unicodedata.normalize("NFKD", lookalikes.unhide(text)))
     return _FOLD_CHARS.sub(lambda m: _FOLD[m.group()], text)
 
 
