@@ -19,9 +19,55 @@ MAX_PATTERN_LENGTH = 200
 _MAX_PATTERN_TIMEOUTS = 4
 
 
-@functools.lru_cache(maxsize=1024)
+MAX_REPEAT = 1000  # the product of nested counted repeats a pattern may ask for
+_COUNT = regex.compile(r"\{(\d*)(?:,(\d*))?\}")
+
+
+def repeat_size(pattern: str) -> int:
+    """The largest product of counted repeats (`{n}`, `{n,m}`) nested in `pattern`: what its
+    compiled form grows with. `(?:a{2000}){2000}` is 4,000,000 (seconds and a gigabyte to
+    compile), though it is 17 characters long."""
+    sizes = [1]  # the running product at each open group
+    largest = 1
+    last = 1  # the size of the atom just before the current position
+    i = 0
+    while i < len(pattern):
+        char = pattern[i]
+        if char == "\\":
+            i += 2
+            last = sizes[-1]
+            continue
+        if char == "[":  # a class is one atom; skip to its end
+            end = pattern.find("]", i + 2)
+            i = len(pattern) if end < 0 else end + 1
+            last = sizes[-1]
+            continue
+        if char == "(":
+            sizes.append(sizes[-1])
+        elif char == ")" and len(sizes) > 1:
+            last = sizes.pop()
+            i += 1
+            continue
+        elif char == "{" and (count := _COUNT.match(pattern, i)):
+            low, high = count.group(1), count.group(2)
+            times = max(int(low or 0), int(high or 0) if high else 0)
+            grown = last * max(1, times)
+            largest = max(largest, grown)
+            if len(sizes) > 1:
+                sizes[-1] = max(sizes[-1], grown)
+            i = count.end()
+            continue
+        last = sizes[-1]
+        i += 1
+    return largest
+
+
+@functools.lru_cache(maxsize=64)  # small: a compiled pattern can be large
 def _compile(pattern: str) -> Any:
-    """The compiled pattern, or None if it does not compile (the caller fails closed)."""
+    """The compiled pattern, or None if it does not compile (the caller fails closed); one
+    stored before repeats were bounded is not compiled at all."""
+    if repeat_size(pattern) > MAX_REPEAT:
+        return None
     try:
         return regex.compile(pattern, regex.IGNORECASE)
     except Exception:  # regex.error, and RecursionError or OverflowError on odd input
@@ -36,6 +82,9 @@ def validate_pattern(pattern: str) -> str | None:
     """
     if len(pattern) > MAX_PATTERN_LENGTH:
         return f"it is {len(pattern)} characters long; the limit is {MAX_PATTERN_LENGTH}"
+    if repeat_size(pattern) > MAX_REPEAT:
+        # Checked before compiling: compiling such a pattern is what takes the time and memory.
+        return f"its counted repeats ({{n}}) multiply to more than {MAX_REPEAT}"
     try:
         compiled = regex.compile(pattern, regex.IGNORECASE)
     except regex.error as exc:

@@ -423,3 +423,16 @@ def test_blank_letters_and_small_capitals_do_not_hide_a_word(hidden: str) -> Non
 def test_digits_of_other_scripts_are_read_as_ages(age: str) -> None:
     """Arabic-Indic, Persian, Devanagari and fullwidth digits say an age as plainly as 0-9."""
     assert check_prompt(f"sexy {age} girl") is RuleClass.MINORS, age
+
+
+@pytest.mark.parametrize("bomb", ["(?:a{2000}){2000}", "((a{10}){10}){11}", "(ab{10}){200}"])
+def test_nested_counted_repeats_are_refused_before_compiling(bomb: str) -> None:
+    """17 characters that take seconds and a gigabyte to compile are refused before compiling."""
+    assert validate_pattern(bomb) == "its counted repeats ({n}) multiply to more than 1000"
+    # One stored before the bound existed is never compiled: it fails closed.
+    assert check_prompt("a cat", blocked_patterns=[bomb]) is RuleClass.BLOCKED_PATTERN
+
+
+@pytest.mark.parametrize("fine", [r"\d{3}-\d{4}", "a{1000}", "[{]{5}", r"x\{5000\}", "a{2,}b{900}"])
+def test_ordinary_counted_repeats_are_accepted(fine: str) -> None:
+    assert validate_pattern(fine) is None
