@@ -431,6 +431,10 @@ async def _serve_sandbox(host: str, port: int, key: str) -> int:
         # asyncio says "error while attempting to bind on address (...): address in use".
         reason = (exc.strerror or str(exc)).rsplit(": ", 1)[-1]
         return _fail(f"cannot listen on {host}:{port}: {reason}")
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        # Its /_sandbox/ control routes have no authentication.
+        print(f"warning: {host} is reachable from other machines; anyone there can control the"
+              " sandbox through /_sandbox/", file=sys.stderr)  # fmt: skip
     print(f"Apiframe sandbox listening on {url}")
     print(f"  APIFRAME_BASE_URL={url}")
     print(f"  APIFRAME_API_KEY={key}")

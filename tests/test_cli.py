@@ -550,3 +550,23 @@ async def test_health_with_an_empty_port_asks_the_default_one(tmp_path: Path) ->
     """`WEB_PORT=` means the default (8080) for the bot, so for its health check too."""
     _, out, _ = await run_cli(tmp_path, "health", "--timeout", "1", WEB_PORT="")
     assert "http://127.0.0.1:8080/healthz" in out
+
+
+async def test_a_sandbox_open_to_other_machines_is_warned_about(tmp_path: Path) -> None:
+    """Its control routes have no authentication: listening beyond loopback says so."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "app", "sandbox", "--host", "0.0.0.0", "--port", "0",
+        cwd=tmp_path, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).parent.parent)},
+    )  # fmt: skip
+    try:
+        assert process.stdout is not None
+        assert process.stderr is not None
+        await asyncio.wait_for(process.stdout.readline(), timeout=30)  # listening
+        async with asyncio.timeout(10):
+            while not (line := await process.stderr.readline()).startswith(b"warning: "):
+                assert line, "no warning before the end of stderr"
+        assert line.decode().startswith("warning: 0.0.0.0 is reachable from other machines")
+    finally:
+        process.terminate()
+        await process.wait()

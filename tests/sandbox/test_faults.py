@@ -154,6 +154,8 @@ async def test_control_stats_requests_config_and_reset(api: Api) -> None:
         "PATCH", "/_sandbox/config", key=None, json_body={"result_shape": "string", "credits": 50}
     )
     assert (patched.body["result_shape"], patched.body["credits"]) == ("string", 50)
+    assert KEY not in json.dumps(patched.body)  # unauthenticated: the keys are never shown
+    assert "api_keys" not in patched.body
     await api.call("POST", "/_sandbox/advance", key=None, json_body={"seconds": 60})
     stats = (await api.call("GET", "/_sandbox/stats", key=None)).body
     assert (stats["created"], stats["completed"], stats["credits"]) == (1, 1, 10)

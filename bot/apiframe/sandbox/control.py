@@ -51,7 +51,9 @@ async def control_config(request: web.Request) -> web.Response:
     sandbox.config = sandbox.config.model_copy(
         update=SandboxConfig.model_validate({**sandbox.config.model_dump(), **changes}).model_dump()
     )
-    return json_reply(sandbox.config.model_dump(mode="json"))
+    # The control routes have no authentication: never hand out the keys the API accepts.
+    shown = sandbox.config.model_dump(mode="json", exclude={"api_keys", "inactive_keys"})
+    return json_reply(shown)
 
 
 async def control_advance(request: web.Request) -> web.Response:
