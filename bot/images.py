@@ -12,6 +12,9 @@ from PIL import Image, UnidentifiedImageError
 REFERENCE_FORMATS = {"PNG": "png", "JPEG": "jpg", "WEBP": "webp", "GIF": "gif"}
 REFERENCE_MAX_BYTES = 20 * 2**20
 REFERENCE_MAX_SIDE = 8192
+# Apiframe scales references down for the model: more pixels than this only cost decoding.
+REFERENCE_MAX_PIXELS = 16_000_000
+_DECODES = asyncio.Semaphore(2)  # at most this many reference decodes at once, per process
 REFERENCE_MIN_SIDE = 64
 # Bound decoding work: a decompression bomb is refused before it eats memory.
 MAX_PIXELS = 64_000_000
@@ -87,7 +90,7 @@ def check_reference(data: bytes) -> ImageInfo:
             f"the reference image is {len(data) / 2**20:.1f} MiB; "
             f"the limit is {REFERENCE_MAX_BYTES // 2**20} MiB"
         )
-    info = identify(data)
+    info = identify(data, decode=False)  # the header only: sizes are checked before decoding
     if max(info.width, info.height) > REFERENCE_MAX_SIDE:
         raise ImageProblem(
             f"the reference image is {info.width}×{info.height}; "
@@ -98,6 +101,12 @@ def check_reference(data: bytes) -> ImageInfo:
             f"the reference image is {info.width}×{info.height}; "
             f"each side must be at least {REFERENCE_MIN_SIDE} px"
         )
+    if (pixels := info.width * info.height) > REFERENCE_MAX_PIXELS:
+        raise ImageProblem(
+            f"the reference image is {info.width}×{info.height}, {pixels / 1e6:.0f} megapixels;"
+            f" the limit is {REFERENCE_MAX_PIXELS // 1_000_000} megapixels"
+        )
+    identify(data)  # now the whole image: it must decode intact
     return info
 
 
@@ -153,7 +162,8 @@ def _fitted(
 
 
 async def check_reference_async(data: bytes) -> ImageInfo:
-    return await asyncio.to_thread(check_reference, data)
+    async with _DECODES:
+        return await asyncio.to_thread(check_reference, data)
 
 
 async def fit_async(data: bytes, limit: int) -> FittedImage:

@@ -102,3 +102,15 @@ def test_a_damaged_image_over_the_limit_is_an_image_problem() -> None:
     data = _noise(512, 512)
     with pytest.raises(images.ImageProblem, match="damaged"):
         images.fit(data[: len(data) // 2], 12_000)
+
+
+def test_a_reference_of_too_many_pixels_is_refused_from_its_header() -> None:
+    """A small file of a huge image (8192×7812 packs into a quarter MiB as PNG) is refused by
+    its size alone, before it is decoded into hundreds of megabytes."""
+    flat = Image.new("L", (8192, 7812))
+    buffer = io.BytesIO()
+    flat.save(buffer, "PNG")
+    data = buffer.getvalue()
+    assert len(data) < 2**20
+    with pytest.raises(images.ImageProblem, match="64 megapixels; the limit is 16"):
+        images.check_reference(data)

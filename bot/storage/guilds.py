@@ -168,6 +168,13 @@ class GuildStore:
             session.add(row)
         return JobRecord.model_validate(row)
 
+    async def refusal_for(
+        self, guild_id: int | None, user_id: int, limits: Limits, now: datetime
+    ) -> Refusal | None:
+        """What `reserve` would refuse now, read without the guild's lock: a cheap early
+        answer before costly work (a reference image's decode); `reserve` still decides."""
+        return check_usage(limits, await self.usage(guild_id, user_id, now), now)
+
     async def usage(self, guild_id: int | None, user_id: int, now: datetime) -> MemberUsage:
         async with self.db.session() as session:
             return await self._usage(session, guild_id, user_id, now)

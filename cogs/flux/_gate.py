@@ -105,24 +105,25 @@ async def start_job(
         result = await asyncio.to_thread(check_policy, policy, asked, tier)
     else:
         result = check_policy(policy, asked, tier)
+    estimate = estimate_credits(
+        asked.resolution,
+        has_reference=asked.has_reference,
+        first_mp=bot.settings.credits_first_mp,
+        per_extra_mp=bot.settings.credits_per_extra_mp,
+    )
+    limits = limits_for(policy, tier, estimate)
     if result is None and check_input is not None:
-        problem = await check_input()
-        if problem:
+        # Cooldown, quota and budget first: a member who may not generate now costs no
+        # download and decode of their reference image.
+        result = await bot.guild_store.refusal_for(
+            interaction.guild_id, asked.user_id, limits, interaction.created_at
+        )
+        if result is None and (problem := await check_input()):
             await refuse_after_defer(interaction, problem, private)
             return None
     if result is None:
-        estimate = estimate_credits(
-            asked.resolution,
-            has_reference=asked.has_reference,
-            first_mp=bot.settings.credits_first_mp,
-            per_extra_mp=bot.settings.credits_per_extra_mp,
-        )
         result = await bot.jobs.create(
-            prompt=prompt,
-            request=request,
-            limits=limits_for(policy, tier, estimate),
-            **extra,
-            **context,
+            prompt=prompt, request=request, limits=limits, **extra, **context
         )
     if isinstance(result, JobRecord):
         return result

@@ -424,3 +424,36 @@ async def test_the_prompt_is_shown_as_typed_not_as_markdown(
     assert "@everyone" not in shown  # a zero-width space keeps it from reading as a mention
     assert submitted(apiframe)[0]["prompt"] == prompt  # Apiframe gets it untouched
     assert final.attachments[0]["description"] == prompt  # so does the alt text
+
+
+async def test_a_member_on_cooldown_costs_no_reference_decode(
+    bot_env: dict[str, str],
+    bot_runner: RunningBot,
+    discord_standin: LocalDiscord,
+    apiframe: ApiframeSandbox,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Cooldown, quota and budget are checked before the reference image is fetched and
+    decoded: a refused member costs no decode (a small file can decode to hundreds of MB)."""
+    from bot import images
+
+    bot_env["DEFAULT_COOLDOWN_SECONDS"] = "600"
+    await bot_runner.start()
+    decoded: list[int] = []
+    real = images.check_reference_async
+
+    async def counting(data: bytes) -> images.ImageInfo:
+        decoded.append(len(data))
+        return await real(data)
+
+    monkeypatch.setattr(images, "check_reference_async", counting)
+    first = await discord_standin.invoke("flux", options={"prompt": "a first one"})
+    await first.wait_original(done, timeout=20)
+    ref = discord_standin.upload("ref.png", png(), "image/png")
+    second = await discord_standin.invoke(
+        "flux", options={"prompt": "too soon"}, attachments={"image": ref}
+    )
+    await discord_standin.wait_for(lambda: bool(second.followups))
+    assert "try again" in (second.followups[0].content or "")
+    assert decoded == []
+    assert len(apiframe.sandbox.jobs) == 1
