@@ -10,6 +10,7 @@ import socket
 import uuid
 from dataclasses import dataclass
 
+from bot import images
 from bot.apiframe.client import ApiframeClient
 from bot.config import Settings
 from bot.jobs.driver import DriverConfig, JobDriver
@@ -17,7 +18,7 @@ from bot.jobs.presenter import Presenter
 from bot.jobs.webhook import webhook_url
 from bot.storage.db import Database
 from bot.storage.guilds import GuildStore
-from bot.storage.jobs import JobStore
+from bot.storage.jobs import JobRecord, JobStore
 from bot.storage.migrations import migrate
 
 OWNER_HOST_CHARS = 24  # leases are String(64): the owner, plus ":inbox:<interaction id>"
@@ -72,6 +73,11 @@ class Services:
         return JobDriver(
             self.jobs, self.apiframe, presenter, driver_config(self.settings), owner=owner
         )
+
+    async def fetch_image(self, job: JobRecord, limit: int) -> images.FittedImage:
+        """Download and fit a finished job's image again (e.g. for /flux-inbox)."""
+        downloaded = await self.apiframe.download(job.result_urls[0])
+        return await images.fit_async(downloaded.data, limit)
 
     async def close(self) -> None:
         await self.apiframe.close()

@@ -401,6 +401,12 @@ class JobDriver:
         try:
             message_id = await self.presenter.deliver(job, fitted, route, original_url=url)
         except DeliveryError as exc:
+            if exc.expired and route is Route.INTERACTION:
+                # Discord ended the token early: deliver as if it had expired (no loop: the
+                # channel route uses no token).
+                ended = await self.store.update(job.id, token_expires_at=self.clock())
+                await self._deliver(ended or job)
+                return
             if exc.retryable:
                 raise
             # Paid for, so never dropped: the member can still fetch it with /flux-inbox.
@@ -457,11 +463,6 @@ class JobDriver:
         return await self.store.transition(
             job_id, from_states, to_state, lease_owner=None, lease_until=None, **fields
         )
-
-    async def fetch_image(self, job: JobRecord, limit: int) -> images.FittedImage:
-        """Download and fit a finished job's image (for re-delivery, e.g. the inbox)."""
-        downloaded = await self.client.download(job.result_urls[0])
-        return await images.fit_async(downloaded.data, limit)
 
     # --- failure ----------------------------------------------------------------------
 

@@ -43,12 +43,16 @@ class Route(StrEnum):
 
 class DeliveryError(Exception):
     """The presenter could not post the result; `retryable` says whether to try again later,
-    `gone` that the message to edit no longer exists (the member deleted it)."""
+    `gone` that the message to edit can no longer be edited (the member deleted it, or the
+    token is over), `expired` that the interaction's token is over, whatever the clock says."""
 
-    def __init__(self, message: str, *, retryable: bool, gone: bool = False) -> None:
+    def __init__(
+        self, message: str, *, retryable: bool, gone: bool = False, expired: bool = False
+    ) -> None:
         super().__init__(message)
         self.retryable = retryable
-        self.gone = gone
+        self.gone = gone or expired
+        self.expired = expired
 
 
 class Presenter(Protocol):

@@ -82,7 +82,9 @@ class ProgressShower:
             await self.presenter.show_progress(job, progress)
         except DeliveryError as exc:
             log.warning("job %s: progress not shown: %s", job.id, exc)
-            if exc.gone:  # the member deleted it: no more edits; the image goes to the channel
+            if exc.expired:  # Discord ended the token early: from now on, as if it had expired
+                await self.store.update(job.id, token_expires_at=now)
+            elif exc.gone:  # the member deleted it: no more edits; the image goes to the channel
                 await self.store.update(job.id, response_message_id=None)
             return False
         return True

@@ -27,7 +27,6 @@ from cogs.i18n import names
 
 if TYPE_CHECKING:
     from app.bot import FluxBot
-    from bot.jobs.driver import JobDriver
     from bot.storage.jobs import JobRecord
 
 log = logging.getLogger(__name__)
@@ -194,8 +193,7 @@ class Flux(commands.Cog):
     async def flux_inbox(self, interaction: discord.Interaction[FluxBot]) -> None:
         await interaction.response.defer(thinking=True, ephemeral=True)
         held = await self.bot.store.held_for(interaction.user.id)
-        driver = self.bot.driver
-        if not held or driver is None:
+        if not held:
             await interaction.edit_original_response(content="Nothing is waiting for you.")
             return
         shown = held[:INBOX_BATCH]
@@ -215,7 +213,7 @@ class Flux(commands.Cog):
             if claimed is None:
                 continue  # another /flux-inbox is delivering it right now
             try:
-                await self._deliver_held(interaction, presenter, driver, claimed)
+                await self._deliver_held(interaction, presenter, claimed)
             finally:
                 await self.bot.store.release(job.id, owner)
 
@@ -223,12 +221,11 @@ class Flux(commands.Cog):
         self,
         interaction: discord.Interaction[FluxBot],
         presenter: DiscordPresenter,
-        driver: JobDriver,
         job: JobRecord,
     ) -> None:
         about = f"“{_render.quoted(job.prompt, 80)}”"
         try:
-            image = await driver.fetch_image(job, interaction.filesize_limit)
+            image = await self.bot.services.fetch_image(job, interaction.filesize_limit)
         except NotFound:
             await interaction.followup.send(
                 f"The image for {about} has expired at Apiframe.", ephemeral=True

@@ -21,6 +21,7 @@ from cogs.flux._views import cancel_view, result_view
 log = logging.getLogger(__name__)
 
 ADMIN_FAILURES = (FailureKind.CREDITS, FailureKind.AUTH)
+INVALID_WEBHOOK_TOKEN = 50027
 ADMIN_NOTICE_SECONDS = 600.0
 _admin_notices: dict[tuple[int | None, FailureKind], float] = {}
 
@@ -29,7 +30,11 @@ def _as_delivery_error(exc: discord.HTTPException) -> DeliveryError:
     # 5xx and network trouble may pass; a refusal (403, 404, 400) will not.
     retryable = exc.status >= 500 or exc.status == 429
     return DeliveryError(
-        f"Discord answered {exc.status} ({exc.code})", retryable=retryable, gone=exc.status == 404
+        f"Discord answered {exc.status} ({exc.code})",
+        retryable=retryable,
+        gone=exc.status == 404,
+        # 50027 Invalid Webhook Token: the token is over, even if our clock says otherwise.
+        expired=exc.code == INVALID_WEBHOOK_TOKEN,
     )
 
 

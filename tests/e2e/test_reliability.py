@@ -497,3 +497,51 @@ async def test_job_finishing_after_the_hard_timeout_is_still_delivered(
     assert any("far longer" in text for text in shown), shown
     assert final.attachments[0]["description"] == "slowpoke"
     assert apiframe.sandbox.stats["created"] == 1
+
+
+@pytest.mark.parametrize("private", [False, True])
+async def test_a_token_discord_ends_early_is_the_end_of_it(
+    bot: object, discord_standin: LocalDiscord, apiframe: ApiframeSandbox, private: bool
+) -> None:
+    """Discord answers 50027 (Invalid Webhook Token) before the bot's clock says the 15 minutes
+    are over (a host clock a few minutes off): a public image goes to the channel, not to
+    /flux-inbox where the member never looks; a private one waits there, and the member's next
+    command says so."""
+    import time
+
+    alice = discord_standin.members["alice"]
+    handle = await discord_standin.invoke(
+        "flux", user=alice, options={"prompt": "clock skew", "private": private}
+    )
+    await handle.wait_acknowledged()
+    handle.state.expires = time.monotonic()  # Discord's end of the token, not the bot's
+    store = bot.store  # type: ignore[attr-defined]
+    [job] = await _jobs(store)
+    async with asyncio.timeout(20):
+        while (job := await store.get(job.id)).state not in ("delivered", "held"):
+            await asyncio.sleep(0.05)
+    if private:
+        # Its "thinking…" message cannot be changed without the token: it stays, as on Discord.
+        discord_standin.allow_pending = True
+        assert job.state == "held"
+        assert job.held_reason == "late"
+        handle.state.expires = time.monotonic() + 900  # the next command has its own token
+        again = await discord_standin.invoke("flux", user=alice, options={"prompt": "next"})
+        await discord_standin.wait_for(lambda: bool(again.followups), timeout=20)
+        assert any("/flux-inbox" in (m.content or "") for m in again.followups)
+    else:
+        assert job.state == "delivered"
+        posted = next(m for m in discord_standin.messages() if m.attachments)
+        assert posted.interaction_id is None  # a channel message, mentioning the member
+        assert f"<@{alice.id}>" in posted.content
+    # The bot used the token once more than Discord allowed: expected here, as the test set
+    # Discord's clock ahead of the bot's.
+    assert {v.code for v in discord_standin.server.violations} <= {"50027"}
+    discord_standin.server.violations.clear()
+
+
+async def _jobs(store: Any) -> list[Any]:
+    async with asyncio.timeout(10):
+        while not (jobs := await store.unfinished()):
+            await asyncio.sleep(0.02)
+    return jobs
