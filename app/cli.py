@@ -83,13 +83,19 @@ def cmd_run(args: argparse.Namespace) -> int:
 async def _check(settings: Settings) -> list[tuple[str, bool, str]]:
     from bot.services import apiframe_client
     from bot.storage.db import describe_url
-    from bot.storage.migrations import current_revision
+    from bot.storage.migrations import current_revision, head_revision
 
     results: list[tuple[str, bool, str]] = []
     try:
         revision = await current_revision(settings.database_url)
-        state = f"at revision {revision}" if revision else "reachable, not migrated yet"
-        results.append(("database", True, f"{describe_url(settings.database_url)}: {state}"))
+        where = describe_url(settings.database_url)
+        if revision is not None and revision > head_revision():
+            # Written by a newer version: this one must not run on it.
+            detail = f"{where}: at revision {revision}, newer than this version ({head_revision()})"
+            results.append(("database", False, detail))
+        else:
+            state = f"at revision {revision}" if revision else "reachable, not migrated yet"
+            results.append(("database", True, f"{where}: {state}"))
     except Exception as exc:  # any driver error means "not reachable"; say which kind
         results.append(("database", False, f"cannot reach it ({type(exc).__name__})"))
 

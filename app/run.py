@@ -16,6 +16,7 @@ import discord
 from app.bot import FluxBot, configure_discord_endpoints
 from bot.config import Settings, SettingsError
 from bot.services import open_services
+from bot.storage.db import describe_url
 from cogs.audit import AuditLog
 from cogs.flux._presenter import DiscordPresenter
 
@@ -25,7 +26,14 @@ log = logging.getLogger(__name__)
 async def build_bot(settings: Settings, *, owner: str | None = None) -> FluxBot:
     """Point discord.py at the configured endpoints, open the services, build the bot."""
     configure_discord_endpoints(settings)
-    services = await open_services(settings)
+    try:
+        services = await open_services(settings)
+    except Exception as exc:  # unreachable, refused, a newer revision...: one line
+        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else "no details"
+        raise StartupError(
+            f"cannot open the database {describe_url(settings.database_url)}:"
+            f" {type(exc).__name__}: {detail}"
+        ) from None
     return FluxBot(
         services,
         audit=lambda bot: AuditLog(bot, settings.audit_flush_seconds),

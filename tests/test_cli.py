@@ -570,3 +570,40 @@ async def test_a_sandbox_open_to_other_machines_is_warned_about(tmp_path: Path) 
     finally:
         process.terminate()
         await process.wait()
+
+
+async def test_run_with_the_database_unreachable_is_one_line(tmp_path: Path) -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # nothing listens there
+    env = _run_env(tmp_path, "http://127.0.0.1:9/api/v10")
+    env["DATABASE_URL"] = f"postgresql://flux:secret@127.0.0.1:{port}/flux"
+    code, _, err = await run_cli(tmp_path, "run", **env)
+    assert code == 1
+    assert "Traceback" not in err
+    last = err.strip().splitlines()[-1]
+    assert last.startswith("error: cannot open the database postgresql+asyncpg://flux:***@")
+    assert "secret" not in err
+
+
+async def test_a_database_of_a_newer_version_is_refused(tmp_path: Path) -> None:
+    """A database migrated by a newer version: `check` says so, `run` stops with one line."""
+    import sqlite3
+
+    db = tmp_path / "bot.db"
+    code, _, err = await run_cli(tmp_path, "migrate", DATABASE_URL=f"sqlite:///{db}")
+    assert code == 0, err
+    with sqlite3.connect(db) as connection:
+        connection.execute("UPDATE alembic_version SET version_num = '0099'")
+    code, out, _ = await run_cli(
+        tmp_path, "check", DATABASE_URL=f"sqlite:///{db}", APIFRAME_API_KEY=KEY,
+        APIFRAME_BASE_URL="http://127.0.0.1:9",
+    )  # fmt: skip
+    [line] = [line for line in out.splitlines() if line.startswith("database")]
+    assert line.startswith("database  FAIL")
+    assert "at revision 0099, newer than this version (0003)" in line
+    env = {**_run_env(tmp_path, "http://127.0.0.1:9/api/v10"), "DATABASE_URL": f"sqlite:///{db}"}
+    code, _, err = await run_cli(tmp_path, "run", **env)
+    assert code == 1
+    assert "Traceback" not in err
+    assert err.strip().splitlines()[-1].startswith("error: cannot open the database sqlite")

@@ -75,6 +75,18 @@ def _current(connection: Connection) -> str | None:
     return MigrationContext.configure(connection).get_current_revision()
 
 
+def head_revision() -> str:
+    """The newest revision this version of the bot knows."""
+    from alembic.script import ScriptDirectory
+
+    config = Config()
+    config.set_main_option("script_location", str(HERE))
+    head = ScriptDirectory.from_config(config).get_current_head()
+    if head is None:  # pragma: no cover - the package ships its migrations
+        raise RuntimeError("no migrations found")
+    return head
+
+
 async def current_revision(url: str, **engine_kwargs: Any) -> str | None:
     """The revision the database is at, or None before the first migration."""
     engine = create_engine(normalize_url(url), **engine_kwargs)
