@@ -13,11 +13,12 @@ RUN useradd --create-home --uid 10001 flux \
     && mkdir /data && chown flux:flux /data
 
 WORKDIR /app
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md constraints.txt ./
 COPY app ./app
 COPY bot ./bot
 COPY cogs ./cogs
-RUN pip install .
+# Every dependency at the exact version in constraints.txt, not whatever is newest today.
+RUN pip install -c constraints.txt .
 
 USER flux
 # Relative paths (the SQLite file in .env.example, ./data/flux-bot.db) land on the volume.

@@ -250,3 +250,24 @@ def test_a_plain_http_api_beyond_this_machine_is_warned_about() -> None:
     [warning] = load_settings(apiframe_base_url="http://api.example.com").warnings
     assert warning.startswith("APIFRAME_BASE_URL is plain http:// to api.example.com")
     assert load_settings(apiframe_base_url="https://api.example.com").warnings == []
+
+
+def test_the_image_constraints_agree_with_the_pins() -> None:
+    """The Docker image installs from constraints.txt: each direct dependency's pin in
+    pyproject.toml is there at the same version, and nothing there names a download address."""
+    import re
+    import tomllib
+
+    root = Path(__file__).parent.parent
+    project = tomllib.loads((root / "pyproject.toml").read_text())["project"]
+    lines = [
+        line.split(";")[0].strip()
+        for line in (root / "constraints.txt").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+    assert all(re.fullmatch(r"[A-Za-z0-9_.-]+==[^\s]+", line) for line in lines), lines
+    pinned = dict(line.lower().replace("_", "-").split("==") for line in lines)
+    for dependency in project["dependencies"]:
+        name, version = dependency.split("==")
+        name = re.sub(r"\[.*\]", "", name).lower().replace("_", "-").replace(".", "-")
+        assert pinned.get(name) == version, dependency
