@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -43,6 +44,7 @@ def configure_discord_endpoints(settings: Settings) -> None:
     DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(gateway)
 
 
+WRITE_PROBE_SECONDS = 10.0  # /healthz writes (and rolls back) a row at most this often
 SERVERS_ONLY = "I only work in servers: use my commands in a server we are both in."
 
 
@@ -115,6 +117,8 @@ class FluxBot(commands.Bot):
         self.webhooks.install(self.web.app)
         self.synced = asyncio.Event()
         self.lag = LoopLagMonitor()
+        self._probed_at = -WRITE_PROBE_SECONDS
+        self._database: str | None = None
         self.audit = audit(self)
 
     async def guild_policy(self, guild_id: int | None) -> GuildPolicy:
@@ -132,15 +136,30 @@ class FluxBot(commands.Bot):
     async def health(self) -> dict[str, Any]:
         """Fit to serve when connected to Discord and the job loop runs."""
         driver_ok = self.driver.running
+        database = await self._database_problem()
+        try:
+            in_flight = await self.store.count_in({"submitting", "queued", "processing"})
+        except Exception as exc:  # an outage: 503 with the reason, not a 500
+            in_flight = None
+            database = database or f"cannot read the database ({type(exc).__name__})"
         return {
-            "ok": self.is_ready() and not self.is_closed() and driver_ok,
+            "ok": self.is_ready() and not self.is_closed() and driver_ok and database is None,
             "discord": "ready" if self.is_ready() else "connecting",
             "jobs": "running" if driver_ok else "stopped",
+            "database": database or "ok",
             "latency_ms": round(self.latency * 1000) if self.is_ready() else None,
             "loop_lag_p99_ms": self.lag.p99_ms(),
             "peak_rss_mb": peak_rss_mb(),
-            "jobs_in_flight": await self.store.count_in({"submitting", "queued", "processing"}),
+            "jobs_in_flight": in_flight,
         }
+
+    async def _database_problem(self) -> str | None:
+        """The write probe's answer, asked at most every WRITE_PROBE_SECONDS."""
+        now = time.monotonic()
+        if now - self._probed_at >= WRITE_PROBE_SECONDS:
+            self._probed_at = now
+            self._database = await self.guild_store.write_problem()
+        return self._database
 
     async def setup_hook(self) -> None:
         for extension in EXTENSIONS:

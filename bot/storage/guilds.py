@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import case, func, select, update
+from sqlalchemy import case, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -26,6 +26,7 @@ from bot.storage.jobs import UNFINISHED, JobRecord, NewJob, as_utc, pending_row,
 from bot.storage.models import GuildConfigRow, JobRow
 
 DM = 0  # the guild key of direct messages
+WRITE_PROBE = -1  # the guild key of the health check's rolled-back write
 RELEASED = ("failed", "cancelled", "timed_out")  # nothing of these counts against a member
 FAILED = ("failed", "timed_out")  # "cancelled" is a member's own choice, not a failure
 COUNTED = tuple(UNFINISHED | {"delivered", "held"})  # reserved or used
@@ -102,6 +103,18 @@ class GuildStore:
         if row is None:  # the row was just written in this transaction
             raise RuntimeError(f"guild {key}: config row missing after insert")
         return row
+
+    async def write_problem(self) -> str | None:
+        """Why the database cannot take a write now (read-only, full, unreachable), or None:
+        a row is written and rolled back, so nothing stays."""
+        try:
+            async with self.db.sessions() as session:
+                probe = {"policy": {}, "lock_seq": 0, "updated_at": utcnow()}
+                await session.execute(insert(GuildConfigRow).values(guild_id=WRITE_PROBE, **probe))
+                await session.rollback()
+        except Exception as exc:  # any driver error: say which kind, never the URL
+            return f"cannot write to the database ({type(exc).__name__})"
+        return None
 
     # --- policy -----------------------------------------------------------------------
 

@@ -148,3 +148,39 @@ async def test_every_command_is_for_servers_only(
     for name, command in discord_standin.commands.items():
         assert command.get("contexts") == [0], name
         assert command.get("integration_types") == [0], name
+
+
+async def test_healthz_says_when_the_database_cannot_serve(
+    bot: Any, discord_standin: LocalDiscord, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """200 while all is well; 503 with the reason when the database takes no writes (read-only,
+    full) or cannot be read at all (an outage answered 500 before)."""
+    import aiohttp
+
+    url = f"http://127.0.0.1:{bot.web.port}/healthz"
+    async with aiohttp.ClientSession() as session:
+        async with asyncio.timeout(10):
+            while not bot.is_ready():  # READY may come a moment after the commands synced
+                await asyncio.sleep(0.02)
+        async with session.get(url) as answer:
+            report = await answer.json()
+            assert (answer.status, report["ok"], report["database"]) == (200, True, "ok"), report
+
+        async def read_only() -> str:
+            return "cannot write to the database (OperationalError)"
+
+        monkeypatch.setattr(bot.guild_store, "write_problem", read_only)
+        bot._probed_at = float("-inf")  # the probe's answer is kept 10 s: ask again now
+        async with session.get(url) as answer:
+            report = await answer.json()
+            assert answer.status == 503
+            assert report["database"] == "cannot write to the database (OperationalError)"
+
+        async def outage(*args: Any) -> int:
+            raise OSError("connection refused")
+
+        monkeypatch.setattr(bot.store, "count_in", outage)
+        async with session.get(url) as answer:
+            report = await answer.json()
+            assert answer.status == 503
+            assert report["jobs_in_flight"] is None

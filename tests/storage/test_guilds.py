@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from bot.jobs.service import CancelOutcome, JobService
 from bot.moderation.gate import Limits, Refusal
@@ -11,6 +12,7 @@ from bot.moderation.policy import Check, GuildPolicy, Tier
 from bot.storage.db import Database
 from bot.storage.guilds import GuildStore
 from bot.storage.jobs import JobRecord, JobStore
+from bot.storage.migrations import migrate
 from tests.storage.conftest import DatabaseFactory
 from tests.storage.test_jobs import new_job
 
@@ -216,3 +218,21 @@ async def test_cancelling_a_waiting_job_releases_it_and_is_no_failure(database: 
     assert await service.cancel_waiting("no-such-job", by_user_id=1) is CancelOutcome.UNKNOWN
     rows = await store.report(GUILD, NOW - timedelta(days=1), NOW + timedelta(days=1))
     assert [(r.user_id, r.generations, r.failures) for r in rows] == [(1, 0, 0)]
+
+
+async def test_the_write_probe_finds_a_database_that_takes_no_writes(
+    database: Database, tmp_path: Path
+) -> None:
+    """/healthz's probe writes a row and rolls it back: fine on a working database (leaving
+    nothing behind), a one-line reason on one that is read-only."""
+    store = GuildStore(database)
+    assert await store.write_problem() is None
+    assert await store.write_problem() is None  # nothing stayed behind to collide with
+    path = tmp_path / "read-only.db"
+    await migrate(f"sqlite:///{path}")
+    read_only = Database(f"sqlite+aiosqlite:///file:{path}?mode=ro&uri=true")
+    try:
+        problem = await GuildStore(read_only).write_problem()
+    finally:
+        await read_only.dispose()
+    assert problem == "cannot write to the database (OperationalError)"
