@@ -20,6 +20,7 @@ from bot.jobs.presenter import Presenter
 from bot.jobs.service import JobService
 from bot.jobs.webhook import WebhookReceiver
 from bot.metrics import LoopLagMonitor, peak_rss_mb
+from bot.moderation import lookalikes
 from bot.moderation.policy import GuildPolicy, defaults_from
 from bot.services import Services, process_owner
 from bot.web import WebServer
@@ -165,6 +166,7 @@ class FluxBot(commands.Bot):
         for extension in EXTENSIONS:
             await self.load_extension(extension)
         await images.warm_up()
+        await asyncio.to_thread(lookalikes.warm_up)  # not on the loop at the first prompt
         await self.web.start()
         self.lag.start()
         self.driver.start()

@@ -12,7 +12,12 @@ BLANKS = "\u115f\u1160\u3164\uffa0\u2800"
 _SEARCHED = range(0x20000)  # every small capital and decimal digit lives below this
 
 
-@functools.cache  # built at the first non-ASCII prompt (about 60 ms), not at import
+def warm_up() -> None:
+    """Build the table now (about 60 ms; start-up calls this off the event loop)."""
+    _table()
+
+
+@functools.cache  # built once, by warm_up or the first non-ASCII prompt
 def _table() -> dict[int, str | None]:
     table: dict[int, str | None] = dict.fromkeys(map(ord, BLANKS))
     for code in _SEARCHED:

@@ -90,8 +90,9 @@ async def start_job(
     """Check the policy, reserve the member's quota and the guild's budget, and write the job;
     on a refusal tell the member (privately) and the audit log. The interaction is deferred.
 
-    `check_input` (e.g. fetching and checking a reference image) runs once the policy allows
-    the job and before anything is reserved; a message it returns is the member's refusal."""
+    `check_input` (e.g. fetching and checking a reference image) runs once the policy and the
+    member's usage allow the job, and before anything is reserved; a message it returns is the
+    member's refusal."""
     bot = interaction.client
     context = job_context(
         interaction, callback, private=private, fallback_channel_id=fallback_channel_id

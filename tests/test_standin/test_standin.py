@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import zlib
 from collections.abc import AsyncIterator
 from typing import Any
@@ -693,7 +694,8 @@ def _on_ready(event: asyncio.Event) -> Any:
 
 
 @pytest.mark.skipif(
-    not openapi.SHARED_SPEC.exists(),
+    # In CI the reference copy is always beside the checkout: its absence there fails.
+    not openapi.SHARED_SPEC.exists() and os.environ.get("CI") != "true",
     reason=f"no reference copy at {openapi.SHARED_SPEC} to compare the bundled spec with",
 )
 def test_the_bundled_discord_spec_is_the_reference_one() -> None:
