@@ -127,6 +127,7 @@ class JobRecord(BaseModel):
     upload_limit: int | None
     prompt: str
     request: JobRequest
+    kind: str = "generate"
     source: str
     parent_job_id: str | None
     progress: int | None
@@ -161,6 +162,7 @@ def pending_row(new: NewJob, now: datetime) -> JobRow:
     return JobRow(
         **new.model_dump(exclude={"request"}),
         request=new.request.model_dump(mode="json"),
+        kind=new.request.kind,
         state=JobState.PENDING,
         created_at=now,
         updated_at=now,

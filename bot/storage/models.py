@@ -59,6 +59,7 @@ class JobRow(Base):
 
     prompt: Mapped[str] = mapped_column(Text)
     request: Mapped[dict[str, Any]] = mapped_column(JSON)  # a bot.jobs.request.JobRequest
+    kind: Mapped[str] = mapped_column(String(16), default="generate")  # request.kind, indexed
     source: Mapped[str] = mapped_column(String(16), default="command")
     parent_job_id: Mapped[str | None] = mapped_column(String(36))
 
@@ -91,6 +92,7 @@ class JobRow(Base):
         Index("ix_jobs_guild_completed", "guild_id", "completed_at"),
         Index("ix_jobs_guild_user_created", "guild_id", "user_id", "created_at"),
         Index("ix_jobs_guild_created", "guild_id", "created_at"),
+        Index("ix_jobs_guild_kind_created", "guild_id", "kind", "created_at"),
     )
 
 

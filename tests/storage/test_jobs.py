@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Connection, event
+from sqlalchemy import Connection, event, select
 from sqlalchemy.exc import IntegrityError, StatementError
 
 from bot.jobs.request import SEED_MAX, Generate
@@ -29,12 +29,12 @@ from bot.storage.jobs import (
     can_move,
 )
 from bot.storage.migrations import current_revision, migrate
-from bot.storage.models import Base
+from bot.storage.models import Base, JobRow
 from tests.factories import create
 from tests.storage.conftest import DatabaseFactory
 
 TOKEN = "interaction-token-secret-value"
-HEAD = "0003"  # the newest migration
+HEAD = "0004"  # the newest migration
 # Imports first, then waits for "go" so that both processes migrate at the same moment.
 MIGRATE_SCRIPT = """
 import asyncio, sys
@@ -465,3 +465,12 @@ async def test_leases_work_for_the_longest_host_names(databases: DatabaseFactory
     held = await store.claim_held(job.id, inbox, 60)
     assert held is not None
     assert held.lease_owner == inbox
+
+
+async def test_kind_is_stored_in_its_own_column(database: Database) -> None:
+    """A job's kind is written beside its request, so usage can be counted by kind."""
+    store = JobStore(database)
+    created = await create(store, new_job())
+    async with database.session() as session:
+        kind = await session.scalar(select(JobRow.kind).where(JobRow.id == created.id))
+    assert kind == "generate" == created.kind
