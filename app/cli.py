@@ -12,7 +12,7 @@ import time
 import uuid
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from pydantic import ValidationError
 
@@ -193,7 +193,7 @@ def _generate_request(args: argparse.Namespace, settings: Settings) -> GenerateR
         upsample=args.upsample or None,
         seed=args.seed,
     )
-    return to_apiframe(args.prompt, request)
+    return cast(GenerateRequest, to_apiframe(args.prompt, request))
 
 
 def _option_problem(exc: ValidationError) -> str:

@@ -101,6 +101,9 @@ class Settings(BaseSettings):
     default_budget_warn_percent: int = Field(default=80, ge=1, le=100)
     credits_first_mp: int = Field(default=7, ge=0)
     credits_per_extra_mp: int = Field(default=3, ge=0)
+    credits_outpaint: int = Field(default=9, ge=0)
+    credits_upscale_creative: int = Field(default=3, ge=0)
+    credits_upscale_subtle_per_mp: int = Field(default=1, ge=0)
     audit_flush_seconds: float = Field(default=2.0, gt=0, le=60)
 
     @field_validator(

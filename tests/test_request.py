@@ -11,11 +11,15 @@ from bot.jobs.request import (
     DEFAULT_FORMAT,
     SEED_MAX,
     Generate,
+    Outpaint,
+    Upscale,
     generate,
     load_request,
     round_strength,
     to_apiframe,
 )
+
+IMAGE = "https://cdn.example/picture.png"
 
 
 def test_every_option_reaches_flux_params() -> None:
@@ -155,3 +159,73 @@ def test_several_references_are_counted() -> None:
     one = Generate(resolution="1MP", references=refs[:1])
     assert describe.reference_label(one) == "used"
     assert describe.reference_label(Generate(resolution="1MP")) is None
+
+
+def test_an_upscale_goes_to_topaz_or_clarity() -> None:
+    """Subtle is Topaz (faithful), Creative is Clarity (guided by the prompt); both ×2."""
+    subtle = Upscale(image=IMAGE, seed=4, output_format="png")
+    creative = Upscale(image=IMAGE, seed=4, mode="creative")
+    topaz = to_apiframe("a fox", subtle, webhook_url="https://bot.example/hook/s")
+    clarity = to_apiframe("a fox", creative)
+    assert topaz.path == clarity.path == "/v2/images/upscale"
+    assert topaz.to_wire() == {
+        "model": "topaz-image-upscale",
+        "topazUpscaleParams": {
+            "image": IMAGE,
+            "upscale_factor": 2,
+            "output_format": "png",
+            "seed": 4,
+        },
+        "webhookUrl": "https://bot.example/hook/s",
+        "webhookEvents": ["progress", "completed", "failed"],
+    }
+    assert clarity.to_wire() == {
+        "model": "clarity-upscale",
+        "clarityUpscaleParams": {
+            "image": IMAGE,
+            "scale_factor": 2,
+            "prompt": "a fox",
+            "output_format": "jpg",
+            "seed": 4,
+        },
+    }
+
+
+def test_an_outpaint_goes_to_flux_fill_with_the_prompt() -> None:
+    request = Outpaint(image=IMAGE, preset="Left outpaint", seed=8, upsample=True)
+    body = to_apiframe("a fox", request)
+    assert body.path == "/v2/images/edit"
+    assert body.to_wire() == {
+        "model": "flux-fill-pro",
+        "fluxFillParams": {
+            "image": IMAGE,
+            "prompt": "a fox",
+            "mode": "outpaint",
+            "outpaint": "Left outpaint",
+            "output_format": "jpg",
+            "prompt_upsampling": True,
+            "seed": 8,
+        },
+    }
+
+
+def test_every_kind_round_trips_through_storage() -> None:
+    for request in (
+        Generate(resolution="2MP", references=[IMAGE], origin="https://discord.com/channels/1/2/3"),
+        Upscale(image=IMAGE, size=(1024, 768), mode="creative", factor=4),
+        Outpaint(image=IMAGE, preset="Make square"),
+    ):
+        assert load_request(request.model_dump(mode="json")) == request
+    with pytest.raises(ValidationError):
+        load_request({"kind": "upscale", "image": IMAGE, "factor": 3})
+    with pytest.raises(ValidationError):
+        load_request({"kind": "outpaint", "image": IMAGE, "preset": "Zoom in"})
+
+
+def test_every_kind_reads_the_same_everywhere() -> None:
+    assert describe.summary(Upscale(image=IMAGE, seed=1, mode="creative")) == (
+        "Upscale Creative (Clarity) ×2 · Seed 1 · Format JPG"
+    )
+    assert describe.summary(Outpaint(image=IMAGE, seed=2, preset="Top outpaint")) == (
+        "Outpaint Pan ⬆ · Seed 2 · Format JPG"
+    )

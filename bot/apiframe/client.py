@@ -17,7 +17,7 @@ from yarl import URL
 
 from bot import __version__
 from bot.apiframe import errors
-from bot.apiframe.models import GenerateRequest, Job, JobAccepted
+from bot.apiframe.models import Job, JobAccepted, Submission
 from bot.apiframe.retry import RetryPolicy, call_with_retry
 
 log = logging.getLogger(__name__)
@@ -207,8 +207,9 @@ class ApiframeClient:
 
     # --- operations -------------------------------------------------------------------
 
-    async def submit(self, request: GenerateRequest, *, idempotency_key: str) -> JobAccepted:
-        """Start a paid generation. Retried only under the same idempotency key."""
+    async def submit(self, request: Submission, *, idempotency_key: str) -> JobAccepted:
+        """Start a paid job (a generation, an upscale, an outpaint) on its route. Retried only
+        under the same idempotency key."""
         if not idempotency_key or len(idempotency_key) > 255:
             raise ValueError("an idempotency key of 1-255 characters is required")
         body = request.to_wire()
@@ -216,7 +217,7 @@ class ApiframeClient:
         async def op() -> JobAccepted:
             data = await self._request(
                 "POST",
-                "/v2/images/generate",
+                request.path,
                 body=body,
                 headers={"Idempotency-Key": idempotency_key},
             )

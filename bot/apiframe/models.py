@@ -10,7 +10,7 @@ import math
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Annotated, Any, Literal, get_args
+from typing import Annotated, Any, ClassVar, Literal, get_args
 
 from pydantic import (
     AliasChoices,
@@ -29,6 +29,18 @@ Resolution = Literal["0.5MP", "1MP", "2MP", "4MP"]
 AspectRatio = Literal["1:1", "3:4", "4:3", "9:16", "16:9"]
 OutputFormat = Literal["jpg", "png", "webp"]
 WebhookEvent = Literal["progress", "completed", "failed"]
+# Flux Fill and Topaz make JPEG or PNG only.
+FillFormat = Literal["jpg", "png"]
+OutpaintPreset = Literal[
+    "Zoom out 1.5x",
+    "Zoom out 2x",
+    "Make square",
+    "Left outpaint",
+    "Right outpaint",
+    "Top outpaint",
+    "Bottom outpaint",
+]
+UpscaleModel = Literal["topaz-image-upscale", "clarity-upscale"]
 
 RESOLUTIONS: tuple[Resolution, ...] = get_args(Resolution)  # smallest first
 ASPECT_RATIOS: tuple[AspectRatio, ...] = get_args(AspectRatio)
@@ -63,29 +75,105 @@ class FluxParams(BaseModel):
         return round(value, 2)
 
 
-class GenerateRequest(BaseModel):
-    """Body of `POST /v2/images/generate`."""
+class Submission(BaseModel):
+    """What every paid route takes besides its parameters: where to send webhooks."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
-    prompt: str = Field(min_length=1, max_length=PROMPT_MAX_LENGTH)
-    model: Literal["flux-2-max"] = "flux-2-max"
-    flux_params: FluxParams = Field(default_factory=FluxParams, alias="fluxParams")
+    path: ClassVar[str]  # the route, e.g. "/v2/images/generate"
+
     webhook_url: Url | None = Field(default=None, alias="webhookUrl")
     webhook_events: list[WebhookEvent] | None = Field(
         default=None, alias="webhookEvents", min_length=1
     )
 
-    @field_validator("prompt")
-    @classmethod
-    def _not_blank(cls, value: str) -> str:
-        if not value.strip():
-            raise ValueError("must not be blank")
-        return value
-
     def to_wire(self) -> dict[str, Any]:
         """The JSON body: camelCase keys, unset options left out."""
         return self.model_dump(mode="json", by_alias=True, exclude_none=True)
+
+
+def _not_blank(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must not be blank")
+    return value
+
+
+class GenerateRequest(Submission):
+    """Body of `POST /v2/images/generate`."""
+
+    path: ClassVar[str] = "/v2/images/generate"
+
+    prompt: str = Field(min_length=1, max_length=PROMPT_MAX_LENGTH)
+    model: Literal["flux-2-max"] = "flux-2-max"
+    flux_params: FluxParams = Field(default_factory=FluxParams, alias="fluxParams")
+
+    _prompt = field_validator("prompt")(_not_blank)
+
+
+class FluxFillParams(BaseModel):
+    """`fluxFillParams` of an outpaint (the bot never inpaints: it has no mask to give)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    image: Url
+    prompt: str = Field(min_length=1, max_length=PROMPT_MAX_LENGTH)
+    mode: Literal["outpaint"] = "outpaint"
+    outpaint: OutpaintPreset
+    output_format: FillFormat | None = None
+    prompt_upsampling: bool | None = None
+    seed: int | None = Field(default=None, ge=0, strict=True)
+
+    _prompt = field_validator("prompt")(_not_blank)
+
+
+class EditRequest(Submission):
+    """Body of `POST /v2/images/edit` (Flux Fill Pro)."""
+
+    path: ClassVar[str] = "/v2/images/edit"
+
+    model: Literal["flux-fill-pro"] = "flux-fill-pro"
+    flux_fill_params: FluxFillParams = Field(alias="fluxFillParams")
+
+
+class TopazUpscaleParams(BaseModel):
+    """`topazUpscaleParams`: a faithful upscale."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    image: Url
+    upscale_factor: Literal[1, 2, 4, 6] = 2
+    output_format: FillFormat | None = None
+    seed: int | None = Field(default=None, ge=0, strict=True)
+
+
+class ClarityUpscaleParams(BaseModel):
+    """`clarityUpscaleParams`: an upscale that invents detail, guided by the prompt."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    image: Url
+    scale_factor: Literal[1, 2, 4, 8] = 2
+    prompt: str | None = Field(default=None, max_length=PROMPT_MAX_LENGTH)
+    output_format: OutputFormat | None = None
+    seed: int | None = Field(default=None, ge=0, strict=True)
+
+
+class TopazUpscaleRequest(Submission):
+    """Body of `POST /v2/images/upscale` with Topaz."""
+
+    path: ClassVar[str] = "/v2/images/upscale"
+
+    model: Literal["topaz-image-upscale"] = "topaz-image-upscale"
+    topaz_params: TopazUpscaleParams = Field(alias="topazUpscaleParams")
+
+
+class ClarityUpscaleRequest(Submission):
+    """Body of `POST /v2/images/upscale` with Clarity."""
+
+    path: ClassVar[str] = "/v2/images/upscale"
+
+    model: Literal["clarity-upscale"] = "clarity-upscale"
+    clarity_params: ClarityUpscaleParams = Field(alias="clarityUpscaleParams")
 
 
 class JobStatus(StrEnum):

@@ -4,7 +4,20 @@ commands and the buttons, so a setting is named and shown the same way everywher
 from __future__ import annotations
 
 from bot.apiframe.models import Resolution
-from bot.jobs.request import JobRequest
+from bot.jobs.request import Generate, JobRequest, Outpaint, Upscale
+
+# What each kind of job is called where people read it.
+KIND_LABELS = {"generate": "Generation", "upscale": "Upscale", "outpaint": "Zoom out / pan"}
+UPSCALE_LABELS = {"subtle": "Subtle (Topaz)", "creative": "Creative (Clarity)"}
+PRESET_LABELS = {
+    "Zoom out 1.5x": "Zoom out 1.5×",
+    "Zoom out 2x": "Zoom out 2×",
+    "Make square": "Make square",
+    "Left outpaint": "Pan ⬅",
+    "Right outpaint": "Pan ➡",
+    "Top outpaint": "Pan ⬆",
+    "Bottom outpaint": "Pan ⬇",
+}
 
 
 def resolution_label(resolution: Resolution | str) -> str:
@@ -12,11 +25,16 @@ def resolution_label(resolution: Resolution | str) -> str:
     return resolution.replace("MP", " MP")
 
 
+def kind_label(kind: str) -> str:
+    """ "upscale" as people read it: "Upscale"."""
+    return KIND_LABELS.get(kind, kind.capitalize())
+
+
 def reference_label(request: JobRequest) -> str | None:
     """What the references did, or None without any."""
-    count = len(request.references)
-    if not count:
+    if not isinstance(request, Generate) or not request.references:
         return None
+    count = len(request.references)
     parts = [f"{count} images"] if count > 1 else []
     if request.strength is not None:
         parts.append(f"strength {request.strength:g}")
@@ -26,11 +44,27 @@ def reference_label(request: JobRequest) -> str | None:
 def facts(request: JobRequest, *, file_format: str | None = None) -> list[tuple[str, str]]:
     """(label, value) for each setting of `request`, in display order. `file_format`: the
     format of the file actually posted, when a too-large image had to be re-encoded."""
-    shown: list[tuple[str, str]] = [
+    shown_format = (file_format or request.output_format).upper()
+    if isinstance(request, Upscale):
+        return [
+            ("Upscale", f"{UPSCALE_LABELS[request.mode]} ×{request.factor}"),
+            ("Seed", str(request.seed)),
+            ("Format", shown_format),
+        ]
+    if isinstance(request, Outpaint):
+        shown = [
+            ("Outpaint", PRESET_LABELS[request.preset]),
+            ("Seed", str(request.seed)),
+            ("Format", shown_format),
+        ]
+        if request.upsample:
+            shown.append(("Upsampling", "on"))
+        return shown
+    shown = [
         ("Resolution", request.resolution),
         ("Aspect", request.aspect_ratio),
         ("Seed", str(request.seed)),
-        ("Format", (file_format or request.output_format).upper()),
+        ("Format", shown_format),
     ]
     if request.quality is not None:
         shown.append(("Quality", str(request.quality)))

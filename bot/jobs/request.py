@@ -9,17 +9,26 @@ from __future__ import annotations
 
 import random
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator
 
 from bot.apiframe.models import (
     MAX_INPUT_IMAGES,
     AspectRatio,
+    ClarityUpscaleParams,
+    ClarityUpscaleRequest,
+    EditRequest,
+    FillFormat,
+    FluxFillParams,
     FluxParams,
     GenerateRequest,
+    OutpaintPreset,
     OutputFormat,
     Resolution,
+    Submission,
+    TopazUpscaleParams,
+    TopazUpscaleRequest,
     WebhookEvent,
 )
 
@@ -59,19 +68,60 @@ class Generate(BaseModel):
     quality: int | None = Field(default=None, ge=0, le=100)
     upsample: bool = False
     seed: int = Field(default_factory=new_seed, ge=0, le=SEED_MAX)
+    origin: str | None = None  # the message the references came from, linked on the result
 
     @field_validator("strength")
     @classmethod
     def _on_the_grid(cls, value: float | None) -> float | None:
         return None if value is None else round_strength(value)
 
-    def changed(self, **changes: Any) -> Generate:
+    def changed(self, **changes: Any) -> Self:
         """A copy with `changes`, validated like a new request."""
         return type(self).model_validate({**self.model_dump(), **changes})
 
 
-# One member per kind of job; the next kinds (upscale, outpaint) join this union.
-JobRequest = Annotated[Generate, Field(discriminator="kind")]
+class _FromImage(BaseModel):
+    """A job that works on one existing image (its URL, and its size when known)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    image: str = Field(min_length=1)
+    size: tuple[int, int] | None = None  # width, height of `image`, for the estimate
+    output_format: FillFormat = "jpg"
+    seed: int = Field(default_factory=new_seed, ge=0, le=SEED_MAX)
+    origin: str | None = None  # the message of `image`, linked on the result
+
+    def changed(self, **changes: Any) -> Self:
+        """A copy with `changes`, validated like a new request."""
+        return type(self).model_validate({**self.model_dump(), **changes})
+
+
+# "subtle": Topaz, faithful to the picture; "creative": Clarity, which invents detail.
+UpscaleMode = Literal["subtle", "creative"]
+UPSCALE_MODELS = {"subtle": "topaz-image-upscale", "creative": "clarity-upscale"}
+
+
+class Upscale(_FromImage):
+    """The same picture with `factor` times the pixels on each side."""
+
+    kind: Literal["upscale"] = "upscale"
+    mode: UpscaleMode = "subtle"
+    factor: Literal[2, 4] = 2
+
+
+class Outpaint(_FromImage):
+    """The picture on a bigger canvas (zoom out, make square, pan), the rest drawn to match
+    the prompt."""
+
+    kind: Literal["outpaint"] = "outpaint"
+    preset: OutpaintPreset
+    upsample: bool = False
+
+
+# One member per kind of job.
+JobRequest = Annotated[Generate | Upscale | Outpaint, Field(discriminator="kind")]
+JobKind = Literal["generate", "upscale", "outpaint"]
+JOB_KINDS: tuple[JobKind, ...] = ("generate", "upscale", "outpaint")
 _ADAPTER: TypeAdapter[JobRequest] = TypeAdapter(JobRequest)
 
 
@@ -80,15 +130,50 @@ def load_request(data: object) -> JobRequest:
     return _ADAPTER.validate_python(data)
 
 
-def to_apiframe(
-    prompt: str, request: JobRequest, *, webhook_url: str | None = None
-) -> GenerateRequest:
-    """The body Apiframe receives for `request`.
+def to_apiframe(prompt: str, request: JobRequest, *, webhook_url: str | None = None) -> Submission:
+    """The body Apiframe receives for `request`, for the route of its kind.
 
-    The first reference goes to `image_prompt` (+ strength), as the model page documents, and
-    every reference to `input_images`, FLUX.2's reference field in the API schema; nothing the
-    schema lacks is sent, and `resolution` uses the no-space form ("2MP").
+    For a generation, the first reference goes to `image_prompt` (+ strength), as the model page
+    documents, and every reference to `input_images`, FLUX.2's reference field in the API
+    schema; nothing the schema lacks is sent, and `resolution` uses the no-space form ("2MP").
     """
+    hooks: dict[str, Any] = {
+        "webhook_url": webhook_url,
+        "webhook_events": WEBHOOK_EVENTS if webhook_url else None,
+    }
+    if isinstance(request, Upscale):
+        if request.mode == "creative":
+            return ClarityUpscaleRequest(
+                clarity_params=ClarityUpscaleParams(
+                    image=request.image,
+                    scale_factor=request.factor,
+                    prompt=prompt or None,
+                    output_format=request.output_format,
+                    seed=request.seed,
+                ),
+                **hooks,
+            )
+        return TopazUpscaleRequest(
+            topaz_params=TopazUpscaleParams(
+                image=request.image,
+                upscale_factor=request.factor,
+                output_format=request.output_format,
+                seed=request.seed,
+            ),
+            **hooks,
+        )
+    if isinstance(request, Outpaint):
+        return EditRequest(
+            flux_fill_params=FluxFillParams(
+                image=request.image,
+                prompt=prompt,
+                outpaint=request.preset,
+                output_format=request.output_format,
+                prompt_upsampling=True if request.upsample else None,
+                seed=request.seed,
+            ),
+            **hooks,
+        )
     first = request.references[0] if request.references else None
     params = FluxParams(
         resolution=request.resolution,
@@ -101,12 +186,7 @@ def to_apiframe(
         prompt_upsampling=True if request.upsample else None,
         seed=request.seed,
     )
-    return GenerateRequest(
-        prompt=prompt,
-        flux_params=params,
-        webhook_url=webhook_url,
-        webhook_events=WEBHOOK_EVENTS if webhook_url else None,
-    )
+    return GenerateRequest(prompt=prompt, flux_params=params, **hooks)
 
 
 def generate(*, default_resolution: Resolution, **asked: Any) -> Generate:

@@ -29,7 +29,8 @@ class Request(BaseModel):
     user_id: int
     role_ids: frozenset[int] = frozenset()
     prompt: str
-    resolution: Resolution
+    kind: str = "generate"
+    resolution: Resolution | None = None  # a generation's size; other kinds keep their input's
     has_reference: bool = False
     upsample: bool = False
 
@@ -90,6 +91,8 @@ def next_month(now: datetime) -> datetime:
         else start.replace(month=start.month + 1)
     )
 
+
+KIND_NAMES = {"upscale": "Upscaling", "outpaint": "Zooming out and panning"}
 
 _PROMPT_REASONS = {
     RuleClass.MINORS: "it matches the built-in block on sexual content involving minors",
@@ -159,6 +162,12 @@ def _prompt(policy: GuildPolicy, request: Request) -> Refusal | None:
 
 
 def _features(policy: GuildPolicy, request: Request, tier: Tier) -> Refusal | None:
+    if request.kind in policy.disabled_kinds:
+        return Refusal(
+            check=Check.FEATURE,
+            reason=f"{KIND_NAMES.get(request.kind, request.kind)} is turned off on this server.",
+            detail=f"{request.kind} turned off",
+        )
     if request.has_reference and not policy.references_allowed:
         return Refusal(
             check=Check.FEATURE,
@@ -172,7 +181,9 @@ def _features(policy: GuildPolicy, request: Request, tier: Tier) -> Refusal | No
             detail="prompt upsampling",
         )
     largest = tier.max_resolution or policy.max_resolution
-    if resolution_rank(request.resolution) > resolution_rank(largest):
+    if request.resolution is not None and resolution_rank(request.resolution) > resolution_rank(
+        largest
+    ):
         return Refusal(
             check=Check.FEATURE,
             reason=f"The largest size you can use here is {largest.replace('MP', ' MP')};"

@@ -5,12 +5,11 @@ Everything here is plain data and pure functions, so the checks can be tested wi
 
 from __future__ import annotations
 
-import math
 from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from bot.apiframe.models import MEGAPIXELS, RESOLUTIONS, Resolution
+from bot.apiframe.models import RESOLUTIONS, Resolution
 from bot.config import Settings
 from bot.moderation.wordlists import DEFAULT_ADULT_TERMS
 
@@ -18,19 +17,6 @@ from bot.moderation.wordlists import DEFAULT_ADULT_TERMS
 def resolution_rank(resolution: Resolution) -> int:
     """0 for the smallest resolution, 3 for the largest."""
     return RESOLUTIONS.index(resolution)
-
-
-def estimate_credits(
-    resolution: Resolution, *, has_reference: bool, first_mp: int = 7, per_extra_mp: int = 3
-) -> int:
-    """What a job will probably cost, reserved against the budget until Apiframe says.
-
-    FLUX.2 [max] is priced at `first_mp` credits for the first output megapixel and
-    `per_extra_mp` for each further one; input images are billed per megapixel too (assume
-    about one megapixel for a reference)."""
-    mp = MEGAPIXELS[resolution]
-    cost = first_mp + math.ceil(max(0.0, mp - 1) * per_extra_mp)
-    return cost + (per_extra_mp if has_reference else 0)
 
 
 INHERIT = -1  # a tier limit that is the same as everyone's
@@ -70,6 +56,7 @@ class GuildPolicy(BaseModel):
     max_resolution: Resolution = RESOLUTIONS[-1]
     references_allowed: bool = True
     upsampling_allowed: bool = True
+    disabled_kinds: tuple[str, ...] = ()  # job kinds turned off here: "upscale", "outpaint"
     # spend, in Apiframe credits per calendar month (UTC)
     monthly_budget: int | None = Field(default=None, ge=0)
     budget_warn_percent: int = Field(default=80, ge=1, le=100)

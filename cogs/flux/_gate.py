@@ -8,9 +8,10 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 
-from bot.jobs.request import JobRequest
+from bot.jobs.cost import estimate, prices_from
+from bot.jobs.request import Generate, JobRequest
 from bot.moderation.gate import Refusal, Request, check_policy, limits_for
-from bot.moderation.policy import Check, estimate_credits
+from bot.moderation.policy import Check
 from bot.storage.jobs import JobRecord
 from cogs import audit, budget
 from cogs.flux._context import job_context
@@ -59,9 +60,10 @@ def request_for(
         user_id=member.id,
         role_ids=roles,
         prompt=prompt,
-        resolution=request.resolution,
-        has_reference=bool(request.references),
-        upsample=request.upsample,
+        kind=request.kind,
+        resolution=request.resolution if isinstance(request, Generate) else None,
+        has_reference=isinstance(request, Generate) and bool(request.references),
+        upsample=getattr(request, "upsample", False),
     )
 
 
@@ -106,13 +108,7 @@ async def start_job(
         result = await asyncio.to_thread(check_policy, policy, asked, tier)
     else:
         result = check_policy(policy, asked, tier)
-    estimate = estimate_credits(
-        asked.resolution,
-        has_reference=asked.has_reference,
-        first_mp=bot.settings.credits_first_mp,
-        per_extra_mp=bot.settings.credits_per_extra_mp,
-    )
-    limits = limits_for(policy, tier, estimate)
+    limits = limits_for(policy, tier, estimate(request, prices_from(bot.settings)))
     if result is None and check_input is not None:
         # Cooldown, quota and budget first: a member who may not generate now costs no
         # download and decode of their reference image.

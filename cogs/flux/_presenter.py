@@ -109,6 +109,7 @@ class DiscordPresenter:
             filename=filename,
             note=image.note,
             original_url=original_url if image.reencoded else None,
+            origin=job.request.origin,
         )
         return file, embed
 
@@ -116,7 +117,7 @@ class DiscordPresenter:
         self, job: JobRecord, image: FittedImage, route: Route, *, original_url: str | None
     ) -> int | None:
         file, embed = self.result_message(job, image, original_url)
-        view = result_view(job.id)
+        view = result_view(job, (image.info.width, image.info.height))
         if route is Route.INTERACTION:
             try:
                 await self._edit(job, embed, attachments=[file], view=view)

@@ -113,14 +113,17 @@ def result_embed(
     filename: str,
     note: str | None,
     original_url: str | None,
+    origin: str | None = None,
 ) -> discord.Embed:
-    """The embed posted with the finished image."""
+    """The embed posted with the finished image; `origin` links the image it was made from."""
     embed = discord.Embed(description=quoted(prompt, 4000), colour=COLOUR_DONE)
     embed.set_image(url=f"attachment://{filename}")
     for label, value in describe.facts(request, file_format=filename.rsplit(".", 1)[-1]):
         embed.add_field(name=label, value=value)
     embed.add_field(name="Time", value=duration(seconds))
     embed.add_field(name="Requested by", value=f"<@{user_id}>")
+    if origin:
+        embed.add_field(name="Made from", value=f"[this message]({origin})")
     if note:
         text = note
         if original_url:

@@ -9,9 +9,9 @@ from typing import TYPE_CHECKING, Any
 import discord
 from discord import ui
 
-from bot.apiframe.models import PROMPT_MAX_LENGTH, RESOLUTIONS
-from bot.jobs.describe import resolution_label
-from bot.jobs.request import new_seed
+from bot.apiframe.models import PROMPT_MAX_LENGTH
+from bot.jobs.actions import ACTIONS, RENAMED, Refused, Size, derive, shown_actions
+from bot.jobs.request import JobRequest
 from bot.jobs.service import CancelOutcome
 from cogs import _errors as errors
 from cogs import audit
@@ -23,18 +23,9 @@ if TYPE_CHECKING:
     from bot.storage.jobs import JobRecord
 
 JOB_ID = r"(?P<job>[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})"
-VARY_STRENGTH = 0.6
-UPSCALE_STRENGTH = 0.9
-LARGEST = RESOLUTIONS[-1]
+_ACTION_IDS = "|".join(re.escape(name) for name in [*ACTIONS, *RENAMED])
+PAN_LABELS = {"pan-left": "Left", "pan-right": "Right", "pan-up": "Up", "pan-down": "Down"}
 
-# action → (label, emoji); the order is the order on screen.
-ACTIONS = {
-    "reroll": ("Reroll", "🎲"),
-    "vary": ("Vary", "🎨"),
-    "upscale": ("Upscale", "🔍"),
-    "edit": ("Edit prompt", "✏️"),
-    "delete": ("Delete", "🗑️"),
-}
 CANCEL_ANSWERS = {
     CancelOutcome.STARTED: (
         "It's too late to cancel: the image is already being made, and it will arrive here."
@@ -47,18 +38,25 @@ NOT_YOURS_TO_CANCEL = (
     "can cancel it."
 )
 GONE = "I can't find that image's settings any more."
+NO_IMAGE = "I can't find the picture on that message any more."
+NOT_YOURS_PRIVATE = "Only the member who asked for this private image can work on it."
 NOT_YOURS = (
     "Only the member who asked for this image, or a moderator who can manage messages here, "
     "can delete it."
 )
 
 
-def _image_url(interaction: discord.Interaction[FluxBot]) -> str | None:
-    """The clicked message's image: a fresh signed URL, unlike the job's expiring result URL."""
+def _image(
+    interaction: discord.Interaction[FluxBot], parent: JobRecord
+) -> tuple[str | None, Size | None]:
+    """The clicked message's picture and its size: the attachment's fresh signed URL (what the
+    member sees), else the job's own result URL while it lives."""
     message = interaction.message
     if message is not None and message.attachments:
-        return message.attachments[0].url
-    return None
+        attachment = message.attachments[0]
+        size = (attachment.width, attachment.height) if attachment.width else None
+        return attachment.url, size  # type: ignore[return-value]
+    return (parent.result_urls[0] if parent.result_urls else None), None
 
 
 def _private(interaction: discord.Interaction[FluxBot]) -> bool:
@@ -67,14 +65,22 @@ def _private(interaction: discord.Interaction[FluxBot]) -> bool:
     return bool(message is not None and message.flags.ephemeral)
 
 
+def _origin(interaction: discord.Interaction[FluxBot]) -> str | None:
+    """A link to the clicked message, shown on the result (a private one has none)."""
+    message = interaction.message
+    if message is None or message.flags.ephemeral or interaction.guild_id is None:
+        return None
+    return message.jump_url
+
+
 async def start_child(
     interaction: discord.Interaction[FluxBot],
     callback: discord.InteractionCallbackResponse[FluxBot] | None,
     parent: JobRecord,
     *,
     source: str,
+    request: JobRequest,
     prompt: str | None = None,
-    **changes: Any,
 ) -> None:
     """Start a new job derived from `parent`, owned by whoever clicked (already deferred)."""
     # The same policy as /flux: a button is no way around a limit or a prompt rule.
@@ -82,7 +88,7 @@ async def start_child(
         interaction,
         callback,
         prompt=prompt or parent.prompt,
-        request=parent.request.changed(**changes),
+        request=request,
         private=parent.private,
         fallback_channel_id=parent.channel_id,
         source=source,
@@ -106,27 +112,35 @@ class EditPromptModal(errors.Modal, title="Edit the prompt"):
             await interaction.response.send_message("The prompt can't be empty.", ephemeral=True)
             return
         callback = await interaction.response.defer(thinking=True, ephemeral=self.parent.private)
-        await start_child(interaction, callback, self.parent, source="edit", prompt=text)
+        await start_child(
+            interaction,
+            callback,
+            self.parent,
+            source="edit",
+            request=self.parent.request.changed(origin=_origin(interaction)),
+            prompt=text,
+        )
 
 
 class JobButton(
     ui.DynamicItem[ui.Button[Any]],
-    template=rf"flux:(?P<action>{'|'.join(ACTIONS)}):{JOB_ID}",
+    template=rf"flux:(?P<action>{_ACTION_IDS}):{JOB_ID}",
 ):
-    """One button under a result: reroll (new seed), vary (this image as reference), upscale
-    (the same picture at the largest size), edit the prompt, or delete the image."""
+    """One button under a result (see `bot.jobs.actions`): upscale, vary, zoom out, make square,
+    pan, reroll, edit the prompt, or delete the image."""
 
     def __init__(self, action: str, job_id: str) -> None:
-        label, emoji = ACTIONS[action]
+        shown = ACTIONS[RENAMED.get(action, action)]
         super().__init__(
             ui.Button(
-                label=label,
-                emoji=emoji,
+                label=PAN_LABELS.get(action, shown.label),
+                emoji=shown.emoji,
                 style=discord.ButtonStyle.secondary,
                 custom_id=f"flux:{action}:{job_id}",
+                row=shown.row,
             )
         )
-        self.action = action
+        self.action = RENAMED.get(action, action)
         self.job_id = job_id
 
     @classmethod
@@ -156,36 +170,26 @@ class JobButton(
         if parent is None:
             await refuse_after_defer(interaction, GONE, private)
             return
-        image = _image_url(interaction)
-        references = [image] if image else list(parent.request.references[:1])
-        if self.action == "reroll":
-            await start_child(interaction, callback, parent, source="reroll", seed=new_seed())
-        elif self.action == "vary":
-            await start_child(
-                interaction,
-                callback,
-                parent,
-                source="vary",
-                seed=new_seed(),
-                references=references,
-                strength=VARY_STRENGTH,
+        if parent.private and interaction.user.id != parent.user_id:
+            await refuse_after_defer(interaction, NOT_YOURS_PRIVATE, private)
+            return
+        image, size = _image(interaction, parent)
+        if image is None:
+            await refuse_after_defer(interaction, NO_IMAGE, private)
+            return
+        try:
+            request = derive(
+                self.action,
+                parent.request,
+                image=image,
+                size=size,
+                origin=_origin(interaction),
+                default_resolution=interaction.client.settings.default_resolution,
             )
-        elif parent.request.resolution == LARGEST:
-            await refuse_after_defer(
-                interaction,
-                f"This image is already at the largest size ({resolution_label(LARGEST)}).",
-                private,
-            )
-        else:
-            await start_child(
-                interaction,
-                callback,
-                parent,
-                source="upscale",
-                resolution=LARGEST,
-                references=references,
-                strength=UPSCALE_STRENGTH,
-            )
+        except Refused as refused:
+            await refuse_after_defer(interaction, str(refused), private)
+            return
+        await start_child(interaction, callback, parent, source=self.action, request=request)
 
 
 async def delete_result(interaction: discord.Interaction[FluxBot], job_id: str) -> None:
@@ -208,11 +212,11 @@ async def delete_result(interaction: discord.Interaction[FluxBot], job_id: str) 
     )
 
 
-def result_view(job_id: str) -> ui.View:
-    """The buttons posted under a finished image."""
+def result_view(job: JobRecord, size: Size | None) -> ui.View:
+    """The buttons posted under a finished image of `size`, grouped in rows."""
     view = errors.View(timeout=None)
-    for action in ACTIONS:
-        view.add_item(JobButton(action, job_id))
+    for action in shown_actions(job.request, size):
+        view.add_item(JobButton(action, job.id))
     return view
 
 

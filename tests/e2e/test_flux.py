@@ -78,7 +78,14 @@ async def test_flux_delivers_the_image_with_progress(
     assert fields["Requested by"] == f"<@{discord_standin.members['alice'].id}>"
     assert embed["image"]["url"] == f"attachment://{attachment['filename']}"
     actions = [c.split(":")[1] for c in final.custom_ids()]
-    assert actions == ["reroll", "vary", "upscale", "edit", "delete"]
+    assert actions == [
+        *("upscale-subtle", "upscale-creative", "vary-subtle", "vary-strong"),
+        *("zoom-1.5", "zoom-2", "square"),
+        *("pan-left", "pan-right", "pan-up", "pan-down"),
+        *("reroll", "edit", "delete"),
+    ]
+    rows = [[c["custom_id"].split(":")[1] for c in row["components"]] for row in final.components]
+    assert [len(row) for row in rows] == [4, 3, 4, 3]
     edits = [e for e in discord_standin.server.timeline if e.message_id == final.id]
     assert any(e.embeds and "…" in (e.embeds[0].get("title") or "") for e in edits)
     assert apiframe.sandbox.stats["created"] == 1
@@ -244,20 +251,20 @@ async def test_reroll_button_starts_a_new_job(
     assert bodies[1]["fluxParams"]["seed"] != 5
 
 
-async def test_vary_upscale_and_edit_prompt_buttons(
+async def test_vary_and_edit_prompt_buttons(
     bot: object, discord_standin: LocalDiscord, apiframe: ApiframeSandbox
 ) -> None:
-    """Vary uses the posted image as reference, Upscale asks for 4 MP with the same seed,
-    Edit prompt opens a form and generates from the edited text."""
+    """Vary (Subtle) and Vary (Strong) use the posted image as reference, close to it and
+    looser; Edit prompt opens a form and generates from the edited text with the same seed."""
     first = await discord_standin.invoke("flux", options={"prompt": "a boat", "seed": 9})
     image = await first.wait_original(done, timeout=20)
     ids = {c.split(":")[1]: c for c in image.custom_ids()}
     posted_url = image.attachments[0]["url"]
 
-    vary = await discord_standin.click(image, ids["vary"])
-    await vary.wait_original(done, timeout=20)
-    upscale = await discord_standin.click(image, ids["upscale"])
-    await upscale.wait_original(done, timeout=20)
+    subtle = await discord_standin.click(image, ids["vary-subtle"])
+    subtle_result = await subtle.wait_original(done, timeout=20)
+    strong = await discord_standin.click(image, ids["vary-strong"])
+    await strong.wait_original(done, timeout=20)
     edit = await discord_standin.click(image, ids["edit"])
     await discord_standin.wait_for(lambda: edit.state.modal is not None)
     field = edit.state.modal["components"][0]
@@ -266,11 +273,15 @@ async def test_vary_upscale_and_edit_prompt_buttons(
     await edited.wait_original(done, timeout=20)
 
     bodies = submitted(apiframe)
-    varied, upscaled, rewritten = bodies[1], bodies[2], bodies[3]
-    assert varied["fluxParams"]["image_prompt"] == posted_url
-    assert varied["fluxParams"]["seed"] != 9
-    assert upscaled["fluxParams"]["resolution"] == "4MP"
-    assert upscaled["fluxParams"]["seed"] == 9
+    close, loose, rewritten = bodies[1], bodies[2], bodies[3]
+    for varied in (close, loose):
+        assert varied["fluxParams"]["image_prompt"] == posted_url
+        assert varied["fluxParams"]["input_images"] == [posted_url]
+        assert varied["fluxParams"]["seed"] != 9
+    assert close["fluxParams"]["image_prompt_strength"] == 0.85
+    assert loose["fluxParams"]["image_prompt_strength"] == 0.5
+    fields = {f["name"]: f["value"] for f in subtle_result.embeds[0]["fields"]}
+    assert str(image.id) in fields["Made from"]  # a link back to the image it came from
     assert rewritten["prompt"] == "a boat at night"
     assert rewritten["fluxParams"]["seed"] == 9
 
@@ -288,6 +299,27 @@ async def test_buttons_keep_working_after_a_restart(
     again = await discord_standin.click(image, reroll, user="bob")
     assert (await again.wait_original(done, timeout=20)).attachments
     assert [b["prompt"] for b in submitted(apiframe)] == ["a lantern", "a lantern"]
+
+
+async def test_buttons_of_an_earlier_version_still_work(
+    bot: object, discord_standin: LocalDiscord, apiframe: ApiframeSandbox
+) -> None:
+    """Images posted before the buttons were regrouped carry `flux:vary:<job>`: a click on one
+    still varies the image (now as Vary (Strong))."""
+    first = await discord_standin.invoke("flux", options={"prompt": "an old harbour"})
+    image = await first.wait_original(done, timeout=20)
+    job_id = image.custom_ids()[0].rsplit(":", 1)[1]
+    image.components = [
+        {"type": 1, "components": [{"type": 2, "style": 2, "label": "Vary",
+                                    "custom_id": f"flux:vary:{job_id}"}]}
+    ]  # fmt: skip
+    again = await discord_standin.click(image, f"flux:vary:{job_id}")
+    assert (await again.wait_original(done, timeout=20)).attachments
+    varied = submitted(apiframe)[1]["fluxParams"]
+    assert (varied["image_prompt"], varied["image_prompt_strength"]) == (
+        image.attachments[0]["url"],
+        0.5,
+    )
 
 
 async def test_a_private_image_rerolls_privately(

@@ -16,7 +16,7 @@ from bot.moderation.gate import (
     limits_for,
     next_month,
 )
-from bot.moderation.policy import Check, GuildPolicy, Tier, defaults_from, estimate_credits
+from bot.moderation.policy import Check, GuildPolicy, Tier, defaults_from
 
 NOW = datetime(2026, 12, 31, 23, 30, tzinfo=UTC)
 STAFF, SUPPORTER = 501, 502
@@ -156,16 +156,6 @@ def test_both_quotas_used_up_points_to_the_later_reset() -> None:
 def test_next_month_rolls_over_the_year() -> None:
     assert next_month(NOW) == datetime(2027, 1, 1, tzinfo=UTC)
     assert next_month(datetime(2026, 2, 10, tzinfo=UTC)) == datetime(2026, 3, 1, tzinfo=UTC)
-
-
-def test_credit_estimate_follows_flux_2_max_pricing() -> None:
-    assert [estimate_credits(r, has_reference=False) for r in ("0.5MP", "1MP", "2MP", "4MP")] == [
-        7,
-        7,
-        10,
-        16,
-    ]
-    assert estimate_credits("1MP", has_reference=True) == 10
 
 
 def test_defaults_come_from_settings() -> None:

@@ -1,0 +1,159 @@
+"""What each button under a finished image does to it: a new job request derived from the
+image and its parent's request, as plain values (the cog only reads Discord and posts).
+
+Midjourney's toolset on FLUX.2 [max] and Apiframe's other image routes: Upscale (Subtle /
+Creative) through Topaz / Clarity, Vary (Subtle / Strong) with the image as reference, Zoom Out,
+Make Square and Pan through Flux Fill's outpaint presets, Reroll and Edit prompt.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.apiframe.models import ASPECT_RATIOS, AspectRatio, FillFormat, OutpaintPreset
+from bot.jobs.request import (
+    Generate,
+    JobRequest,
+    Outpaint,
+    Resolution,
+    Upscale,
+    UpscaleMode,
+    generate,
+    new_seed,
+)
+
+VARY_SUBTLE_STRENGTH = 0.85  # close to the image: a variation in the details
+VARY_STRONG_STRENGTH = 0.5  # looser: the same idea, recomposed
+
+
+@dataclass(frozen=True, slots=True)
+class Action:
+    label: str
+    emoji: str
+    row: int  # Discord shows up to 5 rows of 5 buttons
+
+
+ACTIONS: dict[str, Action] = {
+    "upscale-subtle": Action("Upscale (Subtle)", "🔍", 0),
+    "upscale-creative": Action("Upscale (Creative)", "✨", 0),
+    "vary-subtle": Action("Vary (Subtle)", "🎨", 0),
+    "vary-strong": Action("Vary (Strong)", "🌀", 0),
+    "zoom-1.5": Action("Zoom Out 1.5×", "🔭", 1),
+    "zoom-2": Action("Zoom Out 2×", "🔭", 1),
+    "square": Action("Make Square", "⬜", 1),
+    "pan-left": Action("Pan", "⬅️", 2),
+    "pan-right": Action("Pan", "➡️", 2),
+    "pan-up": Action("Pan", "⬆️", 2),
+    "pan-down": Action("Pan", "⬇️", 2),
+    "reroll": Action("Reroll", "🎲", 3),
+    "edit": Action("Edit prompt", "✏️", 3),
+    "delete": Action("Delete", "🗑️", 3),
+}
+# Buttons posted by earlier versions keep working: their ids map onto today's actions.
+RENAMED = {"vary": "vary-strong", "upscale": "upscale-subtle"}
+
+UPSCALES: dict[str, UpscaleMode] = {"upscale-subtle": "subtle", "upscale-creative": "creative"}
+VARIES = {"vary-subtle": VARY_SUBTLE_STRENGTH, "vary-strong": VARY_STRONG_STRENGTH}
+OUTPAINTS: dict[str, OutpaintPreset] = {
+    "zoom-1.5": "Zoom out 1.5x",
+    "zoom-2": "Zoom out 2x",
+    "square": "Make square",
+    "pan-left": "Left outpaint",
+    "pan-right": "Right outpaint",
+    "pan-up": "Top outpaint",
+    "pan-down": "Bottom outpaint",
+}
+
+Size = tuple[int, int]
+
+
+def is_square(size: Size | None) -> bool:
+    return size is not None and size[0] == size[1]
+
+
+def shown_actions(request: JobRequest, size: Size | None) -> list[str]:
+    """The buttons under a result of `request` whose picture is `size`, in screen order.
+
+    An upscaled picture is not upscaled, rerolled or re-prompted again (it is already as big as
+    the tools make, and its prompt and seed are its parent's), and a square one is not made
+    square."""
+    shown = []
+    for name in ACTIONS:
+        if name in UPSCALES and isinstance(request, Upscale):
+            continue
+        if name == "square" and is_square(size):
+            continue
+        if name in ("reroll", "edit") and isinstance(request, Upscale):
+            continue  # an upscale has no prompt or seed of its own worth changing
+        shown.append(name)
+    return shown
+
+
+def nearest_aspect(size: Size | None) -> AspectRatio:
+    """The supported aspect ratio closest to `size` (1:1 when unknown)."""
+    if not size or not size[1]:
+        return "1:1"
+    ratio = size[0] / size[1]
+
+    def distance(aspect: AspectRatio) -> float:
+        a, b = (int(x) for x in aspect.split(":"))
+        return abs(a / b - ratio)
+
+    return min(ASPECT_RATIOS, key=distance)
+
+
+def fill_format(request: JobRequest) -> FillFormat:
+    """The parent's format where Topaz and Flux Fill make it (JPEG or PNG): WebP becomes JPEG."""
+    return "png" if request.output_format == "png" else "jpg"
+
+
+class Refused(Exception):
+    """The action cannot apply to this image; the message is for the member."""
+
+
+def derive(
+    action: str,
+    parent: JobRequest,
+    *,
+    image: str,
+    size: Size | None,
+    origin: str | None,
+    default_resolution: Resolution,
+) -> JobRequest:
+    """The request for `action` on the image at `image` (the result of `parent`).
+
+    Raises `Refused` when the action does not apply (e.g. squaring a square)."""
+    action = RENAMED.get(action, action)
+    if action in UPSCALES:
+        return Upscale(
+            image=image,
+            size=size,
+            mode=UPSCALES[action],
+            output_format=fill_format(parent),
+            origin=origin,
+        )
+    if action in OUTPAINTS:
+        if action == "square" and is_square(size):
+            raise Refused("This image is already square.")
+        return Outpaint(
+            image=image,
+            size=size,
+            preset=OUTPAINTS[action],
+            output_format=fill_format(parent),
+            origin=origin,
+        )
+    if action in VARIES:
+        changes = {
+            "references": [image],
+            "strength": VARIES[action],
+            "seed": new_seed(),
+            "origin": origin,
+        }
+        if isinstance(parent, Generate):
+            return parent.changed(**changes)
+        return generate(
+            default_resolution=default_resolution, aspect_ratio=nearest_aspect(size), **changes
+        )
+    if action == "reroll":
+        return parent.changed(seed=new_seed(), origin=origin)
+    raise ValueError(f"unknown action {action!r}")
