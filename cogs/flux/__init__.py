@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import discord
@@ -54,7 +55,7 @@ INBOX_CLAIM_SECONDS = 120.0  # one /flux-inbox holds a result this long while it
 
 def check_options(
     prompt: str,
-    image: discord.Attachment | None,
+    references: Sequence[discord.Attachment],
     strength: float | None,
     permissions: discord.Permissions | None,
 ) -> str | None:
@@ -63,9 +64,9 @@ def check_options(
         return "Please describe the image you want: the prompt can't be empty."
     if len(prompt) > PROMPT_MAX_LENGTH:
         return f"Your prompt is {len(prompt)} characters; please keep it to {PROMPT_MAX_LENGTH}."
-    if strength is not None and image is None:
+    if strength is not None and not references:
         return "`strength` only applies with a reference `image`; attach one or leave it out."
-    if image is not None:
+    for image in references:
         if image.content_type and not image.content_type.startswith("image/"):
             return (
                 f"`{image.filename}` is not an image. Attach a PNG, JPEG, WebP or GIF as the"
@@ -107,6 +108,9 @@ class Flux(commands.Cog):
             "resolution",
             "aspect_ratio",
             "image",
+            "image2",
+            "image3",
+            "image4",
             "strength",
             "format",
             "quality",
@@ -120,7 +124,10 @@ class Flux(commands.Cog):
         resolution=_T("Image size in megapixels"),
         aspect_ratio=_T("Shape of the image"),
         image=_T("A reference image to guide the result"),
-        strength=_T("How closely to follow the reference image, 0 to 1"),
+        image2=_T("A second reference image"),
+        image3=_T("A third reference image"),
+        image4=_T("A fourth reference image"),
+        strength=_T("How closely to follow the first reference image, 0 to 1"),
         format=_T("File format of the result"),
         quality=_T("JPEG/WebP quality, 0 to 100"),
         upsample=_T("Let the model enrich your prompt"),
@@ -137,6 +144,9 @@ class Flux(commands.Cog):
         resolution: Choice[str] | None = None,
         aspect_ratio: Choice[str] | None = None,
         image: discord.Attachment | None = None,
+        image2: discord.Attachment | None = None,
+        image3: discord.Attachment | None = None,
+        image4: discord.Attachment | None = None,
         strength: app_commands.Range[float, 0.0, 1.0] | None = None,
         format: Choice[str] | None = None,
         quality: app_commands.Range[int, 0, 100] | None = None,
@@ -145,7 +155,9 @@ class Flux(commands.Cog):
         private: bool = False,
     ) -> None:
         permissions = interaction.app_permissions if interaction.guild_id else None
-        refusal = check_options(prompt, image, strength, permissions)
+        # In the order given; all go to FLUX.2's input_images, the first also to image_prompt.
+        references = [a for a in (image, image2, image3, image4) if a is not None]
+        refusal = check_options(prompt, references, strength, permissions)
         if refusal:
             await interaction.response.send_message(refusal, ephemeral=True)
             return
@@ -156,7 +168,7 @@ class Flux(commands.Cog):
             default_resolution=self.bot.settings.default_resolution,
             resolution=resolution.value if resolution else None,
             aspect_ratio=aspect_ratio.value if aspect_ratio else None,
-            references=[image.url] if image else None,
+            references=[a.url for a in references] or None,
             strength=strength,
             output_format=format.value if format else None,
             quality=quality,
@@ -169,7 +181,7 @@ class Flux(commands.Cog):
             prompt=prompt,
             request=request,
             private=private,
-            check_input=(lambda: self._check_reference(image)) if image is not None else None,
+            check_input=(lambda: self._check_references(references)) if references else None,
         )
         held = await self.bot.store.held_for(interaction.user.id)
         if held:
@@ -248,15 +260,20 @@ class Flux(commands.Cog):
             job.id, {"held"}, "delivered", delivered_at=discord.utils.utcnow()
         )
 
-    async def _check_reference(self, image: discord.Attachment) -> str | None:
-        try:
-            data = await image.read()
-        except discord.HTTPException:
-            return "I couldn't download your reference image. Please attach it again."
-        try:
-            await images.check_reference_async(data)
-        except images.ImageProblem as problem:
-            return f"About `{image.filename}`: {problem}. Please attach a different image."
+    async def _check_references(self, references: Sequence[discord.Attachment]) -> str | None:
+        """The first problem with the reference images, each fetched and checked in turn."""
+        for image in references:
+            try:
+                data = await image.read()
+            except discord.HTTPException:
+                return (
+                    f"I couldn't download your reference image `{image.filename}`. Please"
+                    " attach it again."
+                )
+            try:
+                await images.check_reference_async(data)
+            except images.ImageProblem as problem:
+                return f"About `{image.filename}`: {problem}. Please attach a different image."
         return None
 
 

@@ -131,6 +131,41 @@ async def test_reference_image_reaches_both_fields(
     assert params["image_prompt_strength"] == 0.6
 
 
+async def test_several_references_go_in_the_order_given(
+    bot: object, discord_standin: LocalDiscord, apiframe: ApiframeSandbox
+) -> None:
+    """Four attachment options: all go to input_images in order, the first to image_prompt
+    with the strength, and the reservation counts each reference."""
+    refs = [discord_standin.upload(f"ref{i}.png", png(), "image/png") for i in range(4)]
+    handle = await discord_standin.invoke(
+        "flux",
+        options={"prompt": "these four together", "strength": 0.5, "resolution": "1MP"},
+        attachments={"image": refs[0], "image2": refs[1], "image3": refs[2], "image4": refs[3]},
+    )
+    final = await handle.wait_original(done, timeout=20)
+    params = submitted(apiframe)[0]["fluxParams"]
+    assert params["input_images"] == [r["url"] for r in refs]
+    assert (params["image_prompt"], params["image_prompt_strength"]) == (refs[0]["url"], 0.5)
+    fields = {f["name"]: f["value"] for f in final.embeds[0]["fields"]}
+    assert fields["Reference"] == "4 images, strength 0.5"
+    job = (await bot.store.by_states({"delivered"}))[0]  # type: ignore[attr-defined]
+    assert job.reserved_credits == 7 + 4 * 3  # 1 MP out, and about 1 MP in per reference
+
+
+async def test_a_bad_second_reference_is_refused_before_paying(
+    bot: object, discord_standin: LocalDiscord, apiframe: ApiframeSandbox
+) -> None:
+    good = discord_standin.upload("good.png", png(), "image/png")
+    bad = discord_standin.upload("notes.png", b"just some text, really", "image/png")
+    handle = await discord_standin.invoke(
+        "flux", options={"prompt": "x"}, attachments={"image": good, "image2": bad}
+    )
+    await discord_standin.wait_for(lambda: bool(handle.followups))
+    assert handle.followups[0].ephemeral
+    assert "`notes.png`" in handle.followups[0].content
+    assert apiframe.sandbox.requests == []
+
+
 @pytest.mark.parametrize(
     ("name", "data", "content_type", "expected"),
     [
