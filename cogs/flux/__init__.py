@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import discord
@@ -21,8 +20,10 @@ from bot.jobs.presenter import DeliveryError, Progress, Stage
 from bot.jobs.request import SEED_MAX, generate
 from bot.text import counted, noun
 from cogs.flux import _render
+from cogs.flux._edit import EditImages
 from cogs.flux._gate import start_job
 from cogs.flux._presenter import DiscordPresenter
+from cogs.flux._references import check_options, check_references
 from cogs.flux._views import CancelButton, JobButton
 from cogs.i18n import names
 
@@ -53,53 +54,20 @@ INBOX_BATCH = 10  # images one /flux-inbox posts
 INBOX_CLAIM_SECONDS = 120.0  # one /flux-inbox holds a result this long while it posts it
 
 
-def check_options(
-    prompt: str,
-    references: Sequence[discord.Attachment],
-    strength: float | None,
-    permissions: discord.Permissions | None,
-) -> str | None:
-    """Checks that need no I/O, done before acknowledging: a refusal message, or None."""
-    if not prompt.strip():
-        return "Please describe the image you want: the prompt can't be empty."
-    if len(prompt) > PROMPT_MAX_LENGTH:
-        return f"Your prompt is {len(prompt)} characters; please keep it to {PROMPT_MAX_LENGTH}."
-    if strength is not None and not references:
-        return "`strength` only applies with a reference `image`; attach one or leave it out."
-    for image in references:
-        if image.content_type and not image.content_type.startswith("image/"):
-            return (
-                f"`{image.filename}` is not an image. Attach a PNG, JPEG, WebP or GIF as the"
-                " reference."
-            )
-        if image.size > images.REFERENCE_MAX_BYTES:
-            return (
-                f"`{image.filename}` is {image.size / 2**20:.1f} MiB; reference images may be"
-                f" at most {images.REFERENCE_MAX_BYTES // 2**20} MiB."
-            )
-    if permissions is not None:
-        missing = [
-            name
-            for name, granted in (
-                ("Attach Files", permissions.attach_files),
-                ("Embed Links", permissions.embed_links),
-            )
-            if not granted
-        ]
-        if missing:
-            return (
-                "I can't post images in this channel: I need the "
-                + " and ".join(f"**{m}**" for m in missing)
-                + " permission here. Ask a server admin, or try another channel."
-            )
-    return None
-
-
 class Flux(commands.Cog):
     """Image generation."""
 
     def __init__(self, bot: FluxBot) -> None:
         self.bot = bot
+        self.edit_images = EditImages()
+
+    async def cog_load(self) -> None:
+        # A context menu cannot be a cog method: it joins the tree with the cog.
+        self.bot.tree.add_command(self.edit_images.command)
+
+    async def cog_unload(self) -> None:
+        menu = self.edit_images.command
+        self.bot.tree.remove_command(menu.name, type=menu.type)
 
     @app_commands.command(name=_T("flux"), description=_T("Generate an image with FLUX.2 [max]"))
     @app_commands.rename(
@@ -181,7 +149,7 @@ class Flux(commands.Cog):
             prompt=prompt,
             request=request,
             private=private,
-            check_input=(lambda: self._check_references(references)) if references else None,
+            check_input=(lambda: check_references(references)) if references else None,
         )
         held = await self.bot.store.held_for(interaction.user.id)
         if held:
@@ -259,22 +227,6 @@ class Flux(commands.Cog):
         await self.bot.store.transition(
             job.id, {"held"}, "delivered", delivered_at=discord.utils.utcnow()
         )
-
-    async def _check_references(self, references: Sequence[discord.Attachment]) -> str | None:
-        """The first problem with the reference images, each fetched and checked in turn."""
-        for image in references:
-            try:
-                data = await image.read()
-            except discord.HTTPException:
-                return (
-                    f"I couldn't download your reference image `{image.filename}`. Please"
-                    " attach it again."
-                )
-            try:
-                await images.check_reference_async(data)
-            except images.ImageProblem as problem:
-                return f"About `{image.filename}`: {problem}. Please attach a different image."
-        return None
 
 
 async def setup(bot: FluxBot) -> None:

@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -152,6 +152,31 @@ class LocalDiscord:
             described |= {"width": stored.width, "height": stored.height}
         return described
 
+    def post(
+        self,
+        user: User | str,
+        content: str = "",
+        *,
+        files: Sequence[tuple[str, bytes, str | None]] = (),
+        embeds: list[dict[str, Any]] | None = None,
+        channel: Channel | None = None,
+    ) -> Message:
+        """A member's own message in a channel (files: (filename, data, content type))."""
+        author = self.members[user] if isinstance(user, str) else user
+        where = channel or self.general
+        message = Message(
+            id=snowflake(),
+            channel_id=where.id,
+            guild_id=self.guild.id,
+            author=author,
+            content=content,
+            embeds=embeds or [],
+        )
+        stored = {i: stored_file(name, data, kind) for i, (name, data, kind) in enumerate(files)}
+        message.attachments = self.server._attachments(where.id, {}, stored, None)
+        self.server.messages[message.id] = message
+        return message
+
     # --- waiting ------------------------------------------------------------------------
 
     async def wait_for(self, predicate: Callable[[], bool], timeout: float = 10.0) -> None:
@@ -295,6 +320,26 @@ class LocalDiscord:
         else:
             return value
         return key
+
+    async def invoke_on_message(
+        self, command: str, message: Message, *, user: User | str = "alice"
+    ) -> InteractionHandle:
+        """A member picks the message command `command` (Apps ▸ …) on `message`."""
+        definition = self.commands[command]
+        if definition.get("type") != 3:
+            raise AssertionError(f"{command!r} is not a message command")
+        member = self.members[user] if isinstance(user, str) else user
+        channel = self.server.channels[message.channel_id]
+        payload, state = self._base(2, member, channel)
+        payload["data"] = {
+            "id": definition["id"],
+            "name": command,
+            "type": 3,
+            "target_id": str(message.id),
+            "resolved": {"messages": {str(message.id): message.to_json()}},
+            **({"guild_id": definition["guild_id"]} if "guild_id" in definition else {}),
+        }
+        return await self._send(payload, state)
 
     async def click(
         self, message: Message, custom_id: str, *, user: User | str = "alice"

@@ -105,6 +105,17 @@ def check_command(command: dict[str, Any]) -> list[str]:
         description = command.get("description") or ""
         if not 1 <= len(description) <= 100:
             problems.append(f"command {name}: description of {len(description)} characters")
+    elif kind in (2, 3):
+        # User and message commands: a name of 1-32 characters (capitals and spaces allowed),
+        # an empty description and no options.
+        if not 1 <= len(name) <= 32:
+            problems.append(f"context menu name {name!r} must be 1-32 characters")
+        if command.get("description"):
+            problems.append(f"context menu {name!r}: description must be empty")
+        if command.get("options"):
+            problems.append(f"context menu {name!r}: may not have options")
+    else:
+        problems.append(f"command {name}: unknown type {kind}")
     problems += _check_options(name, command.get("options") or [], depth=0)
     return problems
 

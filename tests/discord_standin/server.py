@@ -503,9 +503,13 @@ class StandInServer:
             self.violate("50035", "command sync body is not a list")
             return error(400, 50035, "Invalid Form Body")
         problems = [p for command in payload for p in rules.check_command(command)]
-        names = [c.get("name") for c in payload]
+        # Names are unique per type: a slash command and a message command may share one.
+        names = [(c.get("type", 1), c.get("name")) for c in payload]
         if len(names) != len(set(names)):
             problems.append("duplicate command names")
+        for kind, limit in ((2, 5), (3, 5)):
+            if sum(1 for k, _ in names if k == kind) > limit:
+                problems.append(f"more than {limit} context menu commands of type {kind}")
         if problems:
             for problem in problems:
                 self.violate("50035", f"command sync: {problem}")
@@ -513,6 +517,8 @@ class StandInServer:
         guild = request.match_info.get("guild")
         stored = [
             {
+                "type": 1,
+                "description": "",  # Discord's answer always has one ("" for context menus)
                 **command,
                 "id": str(snowflake()),
                 "application_id": str(self.application_id),

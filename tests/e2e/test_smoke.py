@@ -70,9 +70,10 @@ async def test_readme_documents_every_synced_command(
     """Each command and subcommand the bot registers with Discord is in the README."""
     readme = (Path(__file__).parents[2] / "README.md").read_text()
     documented = set(re.findall(r"`/?([a-z-]+(?: [a-z-]+)*)", readme))
-    paths = [p for c in discord_standin.commands.values() for p in command_paths(c)]
+    commands = discord_standin.commands.values()
+    paths = [p for c in commands if c.get("type", 1) == 1 for p in command_paths(c)]
     assert len(paths) > 20
-    missing = []
+    missing = [c["name"] for c in commands if c.get("type") == 3 and c["name"] not in readme]
     for path in paths:
         name, _, sub = path.partition(" ")
         if name not in documented or (sub and sub not in documented):

@@ -1,0 +1,69 @@
+"""Reference images attached by a member: the checks before anything is paid for."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import discord
+
+from bot import images
+from bot.apiframe.models import PROMPT_MAX_LENGTH
+
+
+def check_options(
+    prompt: str,
+    references: Sequence[discord.Attachment],
+    strength: float | None,
+    permissions: discord.Permissions | None,
+) -> str | None:
+    """Checks that need no I/O, done before acknowledging: a refusal message, or None."""
+    if not prompt.strip():
+        return "Please describe the image you want: the prompt can't be empty."
+    if len(prompt) > PROMPT_MAX_LENGTH:
+        return f"Your prompt is {len(prompt)} characters; please keep it to {PROMPT_MAX_LENGTH}."
+    if strength is not None and not references:
+        return "`strength` only applies with a reference `image`; attach one or leave it out."
+    for image in references:
+        if image.content_type and not image.content_type.startswith("image/"):
+            return (
+                f"`{image.filename}` is not an image. Attach a PNG, JPEG, WebP or GIF as the"
+                " reference."
+            )
+        if image.size > images.REFERENCE_MAX_BYTES:
+            return (
+                f"`{image.filename}` is {image.size / 2**20:.1f} MiB; reference images may be"
+                f" at most {images.REFERENCE_MAX_BYTES // 2**20} MiB."
+            )
+    if permissions is not None:
+        missing = [
+            name
+            for name, granted in (
+                ("Attach Files", permissions.attach_files),
+                ("Embed Links", permissions.embed_links),
+            )
+            if not granted
+        ]
+        if missing:
+            return (
+                "I can't post images in this channel: I need the "
+                + " and ".join(f"**{m}**" for m in missing)
+                + " permission here. Ask a server admin, or try another channel."
+            )
+    return None
+
+
+async def check_references(references: Sequence[discord.Attachment]) -> str | None:
+    """The first problem with the reference images, each fetched and checked in turn."""
+    for image in references:
+        try:
+            data = await image.read()
+        except discord.HTTPException:
+            return (
+                f"I couldn't download your reference image `{image.filename}`. Please attach it"
+                " again."
+            )
+        try:
+            await images.check_reference_async(data)
+        except images.ImageProblem as problem:
+            return f"About `{image.filename}`: {problem}. Please attach a different image."
+    return None
