@@ -46,8 +46,11 @@ def jump_url(guild_id: int | None, channel_id: int, message_id: int) -> str:
 
 
 def generation_entry(job: JobRecord) -> discord.Embed:
+    title = {"upscale": "Image upscaled", "outpaint": "Image zoomed out / panned"}
     embed = discord.Embed(
-        title="Image generated", colour=COLOUR_GENERATION, timestamp=job.delivered_at
+        title=title.get(job.kind, "Image generated"),
+        colour=COLOUR_GENERATION,
+        timestamp=job.delivered_at,
     )
     embed.description = quoted(job.prompt, 1000)
     embed.add_field(name="Member", value=f"<@{job.user_id}>")
@@ -62,7 +65,9 @@ def generation_entry(job: JobRecord) -> discord.Embed:
     else:
         link = "—"
     embed.add_field(name="Result", value=link, inline=False)
-    embed.set_footer(text=f"job {job.id} · {job.source}")
+    if job.parent_job_id:
+        embed.add_field(name="Made from", value=f"job {job.parent_job_id}", inline=False)
+    embed.set_footer(text=f"job {job.id} · {job.kind} · {job.source}")
     return embed
 
 
@@ -104,7 +109,9 @@ def change_entry(
 def failure_entry(job: JobRecord, failure: Failure, *, when: datetime) -> discord.Embed:
     """A failure the admins must act on (credits, the API key), with the numbers."""
     embed = discord.Embed(
-        title=f"Image generation failed: {failure.kind.value}", colour=COLOUR_BUDGET, timestamp=when
+        title=f"{describe.kind_label(job.kind)} failed: {failure.kind.value}",
+        colour=COLOUR_BUDGET,
+        timestamp=when,
     )
     embed.description = clip(failure.admin_detail, 1000)
     embed.add_field(name="Member", value=f"<@{job.user_id}>")

@@ -108,11 +108,15 @@ def test_provider_failures_say_why_in_plain_words(text: str, words: str) -> None
 
 
 def test_exceptions_are_classified_with_numbers_for_admins() -> None:
-    """402 tells admins the numbers; members get no upstream text."""
-    failure = failures.from_exception(errors.InsufficientCredits("x", required=14, available=3))
+    """A 402 gives admins and members the numbers (in plain words), and no upstream text."""
+    failure = failures.from_exception(
+        errors.InsufficientCredits("upstream text", required=14, available=3)
+    )
     assert failure.kind is FailureKind.CREDITS
-    assert "needs 14, has 3" in failure.admin_detail
-    assert "14" not in failure.member_message
+    assert "needed 14, available 3" in failure.admin_detail
+    assert "needed 14 image credits" in failure.member_message
+    assert "only 3 left" in failure.member_message
+    assert "upstream text" not in failure.member_message + failure.admin_detail
     assert failures.from_exception(errors.AuthError("bad")).kind is FailureKind.AUTH
     assert failures.from_exception(RuntimeError("boom")).kind is FailureKind.INTERNAL
 

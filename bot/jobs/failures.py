@@ -92,10 +92,15 @@ def from_job_error(error: str | None) -> Failure:
 def from_exception(exc: Exception) -> Failure:
     """Classify an error raised while submitting, polling or downloading."""
     if isinstance(exc, errors.InsufficientCredits):
-        numbers = ""
-        if exc.required is not None or exc.available is not None:
-            numbers = f" (needs {exc.required}, has {exc.available})"
-        return _failure(FailureKind.CREDITS, f"Apiframe account out of credits{numbers}")
+        if exc.required is None or exc.available is None:
+            return _failure(FailureKind.CREDITS, "Apiframe account out of credits")
+        return Failure(
+            FailureKind.CREDITS,
+            f"This needed {exc.required} image credits and the bot's account has only"
+            f" {exc.available} left, so nothing was made and nothing was counted. The server"
+            " admins have been told.",
+            f"Apiframe account out of credits: needed {exc.required}, available {exc.available}",
+        )
     if isinstance(exc, errors.AuthError):
         return _failure(FailureKind.AUTH, f"Apiframe refused the API key: {exc.message}")
     if isinstance(exc, errors.BadRequest):

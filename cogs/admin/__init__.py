@@ -18,7 +18,7 @@ from bot.storage.guilds import PolicyRefused
 from cogs import audit
 from cogs.admin import _format, _report
 from cogs.admin._checks import admin_only, manager_only
-from cogs.admin._options import PERIOD_CHOICES, RESOLUTION_CHOICES, GenerateIn
+from cogs.admin._options import PERIOD_CHOICES, RESOLUTION_CHOICES, GenerateIn, features_edit
 from cogs.admin._terms import MAX_PATTERNS, MAX_TERM, MAX_WORDS, TERM_HELP, added, no_limit, term
 from cogs.i18n import names
 
@@ -76,18 +76,14 @@ class Admin(
         self, interaction: discord.Interaction[FluxBot], changes: list[tuple[str, str, str]]
     ) -> None:
         if not changes:
-            await interaction.edit_original_response(
-                content="Nothing changed: that was already so."
-            )
+            await interaction.edit_original_response(content=_format.NOTHING_CHANGED)
             return
         text = "\n".join(f"**{name}**: {before} → {after}" for name, before, after in changes)
         await interaction.edit_original_response(content=audit.clip("Changed:\n" + text, 2000))
-        await self.bot.audit.record(
-            interaction.guild_id,
-            audit.change_entry(
-                user_id=interaction.user.id, changes=changes, when=interaction.created_at
-            ),
+        entry = audit.change_entry(
+            user_id=interaction.user.id, changes=changes, when=interaction.created_at
         )
+        await self.bot.audit.record(interaction.guild_id, entry)
 
     async def _add_term(
         self, interaction: discord.Interaction[FluxBot], field: str, text: str
@@ -273,11 +269,15 @@ class Admin(
     # --- how big and what -------------------------------------------------------------
 
     @app_commands.command(name=_T("features"), description=_T("Sizes and options members may use"))
-    @app_commands.rename(**names("max_resolution", "reference_images", "upsampling"))
+    @app_commands.rename(
+        **names("max_resolution", "reference_images", "upsampling", "upscale", "zoom_and_pan")
+    )
     @app_commands.describe(
         max_resolution=_T("Largest resolution for everyone (role tiers can allow more)"),
-        reference_images=_T("Whether members may attach a reference image"),
+        reference_images=_T("Whether members may use reference images (and Vary, Edit with FLUX)"),
         upsampling=_T("Whether members may ask for prompt upsampling"),
+        upscale=_T("Whether members may use the Upscale buttons"),
+        zoom_and_pan=_T("Whether members may use Zoom Out, Make Square and Pan"),
     )
     @app_commands.choices(max_resolution=RESOLUTION_CHOICES)
     @manager_only
@@ -287,18 +287,20 @@ class Admin(
         max_resolution: Choice[str] | None = None,
         reference_images: bool | None = None,
         upsampling: bool | None = None,
+        upscale: bool | None = None,
+        zoom_and_pan: bool | None = None,
     ) -> None:
-        changes: dict[str, Any] = {}
-        if max_resolution is not None:
-            changes["max_resolution"] = max_resolution.value
-        if reference_images is not None:
-            changes["references_allowed"] = reference_images
-        if upsampling is not None:
-            changes["upsampling_allowed"] = upsampling
-        if not changes:
+        edit = features_edit(
+            max_resolution=max_resolution.value if max_resolution else None,
+            references_allowed=reference_images,
+            upsampling_allowed=upsampling,
+            upscale=upscale,
+            outpaint=zoom_and_pan,
+        )
+        if edit is None:
             await self._tell(interaction, "Give at least one option to change.")
             return
-        await self._change(interaction, **changes)
+        await self._edit(interaction, edit)
 
     # --- spend ------------------------------------------------------------------------
 

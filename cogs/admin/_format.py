@@ -9,6 +9,7 @@ from bot.jobs.describe import resolution_label
 from bot.moderation import gate
 from bot.moderation.policy import INHERIT, GuildPolicy, Tier
 
+NOTHING_CHANGED = "Nothing changed: that was already so."
 LABELS = {
     "allowed_channels": "Allowed channels",
     "threads_inherit": "Threads follow their channel",
@@ -23,6 +24,7 @@ LABELS = {
     "max_resolution": "Largest resolution",
     "references_allowed": "Reference images",
     "upsampling_allowed": "Prompt upsampling",
+    "disabled_kinds": "Tools turned off",
     "monthly_budget": "Monthly budget",
     "budget_warn_percent": "Budget warning at",
     "blocked_words": "Blocked words",
@@ -75,6 +77,8 @@ def value_text(field: str, value: Any) -> str:
         return f"{value} %"
     if field == "max_resolution":
         return resolution_label(str(value))
+    if field == "disabled_kinds":
+        return ", ".join(gate.KIND_NAMES.get(k, k) for k in value) or "none"
     if field in RULE_LISTS:
         return f"{len(value)} {'entry' if len(value) == 1 else 'entries'}" if value else "none"
     if field == "audit_channel_id":
@@ -113,7 +117,10 @@ def sections(policy: GuildPolicy) -> list[tuple[str, str]]:
             "How much",
             lines("per_day", "per_month", "cooldown_seconds", "jobs_per_member", "tiers"),
         ),
-        ("How big and what", lines("max_resolution", "references_allowed", "upsampling_allowed")),
+        (
+            "How big and what",
+            lines("max_resolution", "references_allowed", "upsampling_allowed", "disabled_kinds"),
+        ),
         ("Spend", lines("monthly_budget", "budget_warn_percent")),
         (
             "Prompt rules",

@@ -17,6 +17,7 @@ from bot.moderation.gate import (
     next_month,
 )
 from bot.moderation.policy import Check, GuildPolicy, Tier, defaults_from
+from cogs.admin._options import features_edit
 
 NOW = datetime(2026, 12, 31, 23, 30, tzinfo=UTC)
 STAFF, SUPPORTER = 501, 502
@@ -179,3 +180,44 @@ def test_zero_in_the_default_settings_means_no_limit_as_in_flux_admin() -> None:
     )
     policy = defaults_from(settings)
     assert (policy.per_day, policy.per_month, policy.monthly_budget) == (None, None, None)
+
+
+def test_a_tool_turned_off_refuses_its_kind_only() -> None:
+    policy = GuildPolicy(disabled_kinds=("upscale",))
+    refusal = check_policy(
+        policy, request(kind="upscale", resolution=None), policy.tier_for(frozenset())
+    )
+    assert refusal is not None
+    assert refusal.check is Check.FEATURE
+    assert refusal.reason == "Upscaling is turned off on this server."
+    assert (
+        check_policy(
+            policy, request(kind="outpaint", resolution=None), policy.tier_for(frozenset())
+        )
+        is None
+    )
+    assert check_policy(policy, request(), policy.tier_for(frozenset())) is None
+
+
+def test_other_kinds_keep_their_inputs_size_under_a_resolution_cap() -> None:
+    """The resolution cap is for generations: an outpaint has no resolution of its own."""
+    policy = GuildPolicy(max_resolution="1MP")
+    assert (
+        check_policy(
+            policy, request(kind="outpaint", resolution=None), policy.tier_for(frozenset())
+        )
+        is None
+    )
+
+
+def test_features_turn_tools_off_and_on_again() -> None:
+    assert features_edit(max_resolution=None, upscale=None) is None
+    off = features_edit(upscale=False, outpaint=False, upsampling_allowed=None)
+    assert off is not None
+    assert off(GuildPolicy()) == {"disabled_kinds": ("outpaint", "upscale")}
+    on = features_edit(upscale=True, max_resolution="2MP")
+    assert on is not None
+    assert on(GuildPolicy(disabled_kinds=("outpaint", "upscale"))) == {
+        "max_resolution": "2MP",
+        "disabled_kinds": ("outpaint",),
+    }
