@@ -10,6 +10,7 @@ from discord import app_commands
 from discord.app_commands import locale_str as _T
 from discord.ext import commands
 
+from bot.jobs.describe import kinds_summary
 from bot.moderation import gate
 from cogs import audit
 
@@ -55,6 +56,11 @@ class UsageCommand(commands.Cog):
         embed.add_field(
             name="On the way", value=f"{used.in_flight} of {policy.jobs_per_member} at once"
         )
+        mine = await self.bot.guild_store.report(
+            interaction.guild_id, gate.month_start(now), now + timedelta(seconds=1), member.id
+        )
+        if kinds := kinds_summary(r.by_kind for r in mine):
+            embed.add_field(name="This month by kind", value=kinds, inline=False)
         embed.set_footer(text="Only finished images count; failed ones are never counted.")
         await interaction.edit_original_response(embed=embed)
 

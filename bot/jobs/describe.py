@@ -3,8 +3,10 @@ commands and the buttons, so a setting is named and shown the same way everywher
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
+
 from bot.apiframe.models import Resolution
-from bot.jobs.request import Generate, JobRequest, Outpaint, Upscale
+from bot.jobs.request import JOB_KINDS, Generate, JobRequest, Outpaint, Upscale
 
 # What each kind of job is called where people read it.
 KIND_LABELS = {"generate": "Generation", "upscale": "Upscale", "outpaint": "Zoom out / pan"}
@@ -28,6 +30,14 @@ def resolution_label(resolution: Resolution | str) -> str:
 def kind_label(kind: str) -> str:
     """ "upscale" as people read it: "Upscale"."""
     return KIND_LABELS.get(kind, kind.capitalize())
+
+
+def kinds_summary(counts: Iterable[Mapping[str, int]]) -> str:
+    """ "Generation 12 · Upscale 3": jobs per kind added up over `counts`, in a fixed order,
+    kinds with none left out ("" when there are none at all)."""
+    rows = list(counts)
+    totals = {kind: sum(row.get(kind, 0) for row in rows) for kind in JOB_KINDS}
+    return " · ".join(f"{kind_label(kind)} {n}" for kind, n in totals.items() if n)
 
 
 def reference_label(request: JobRequest) -> str | None:

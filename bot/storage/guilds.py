@@ -13,8 +13,8 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
-from sqlalchemy import case, func, insert, select, update
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import case, func, insert, select, true, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -39,9 +39,10 @@ class MemberTotals(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     user_id: int
-    generations: int
+    generations: int  # every successful job, whatever its kind
     credits: int
     failures: int
+    by_kind: dict[str, int] = Field(default_factory=dict)  # successful jobs per kind
 
 
 class PolicyRefused(ValueError):
@@ -255,28 +256,36 @@ class GuildStore:
     # --- reports ----------------------------------------------------------------------
 
     async def report(
-        self, guild_id: int | None, since: datetime, until: datetime
+        self, guild_id: int | None, since: datetime, until: datetime, user_id: int | None = None
     ) -> list[MemberTotals]:
-        """Per-member totals for jobs created in [since, until), busiest first."""
+        """Per-member totals for jobs created in [since, until), busiest first (only
+        `user_id`'s when given)."""
         succeeded = JobRow.state.in_(SUCCEEDED)
         query = (
             select(
                 JobRow.user_id,
+                JobRow.kind,
                 func.sum(case((succeeded, 1), else_=0)),
                 func.sum(func.coalesce(JobRow.credit_cost, 0)),  # what Apiframe charged
                 func.sum(case((JobRow.state.in_(FAILED), 1), else_=0)),
             )
             .where(_guild(guild_id), JobRow.created_at >= since, JobRow.created_at < until)
-            .group_by(JobRow.user_id)
+            .where(JobRow.user_id == user_id if user_id is not None else true())
+            .group_by(JobRow.user_id, JobRow.kind)
         )
         async with self.db.session() as session:
             rows = (await session.execute(query)).all()
-        totals = [
-            MemberTotals(
-                user_id=u, generations=int(g or 0), credits=int(c or 0), failures=int(f or 0)
+        members: dict[int, dict[str, Any]] = {}
+        for user_id, kind, good, spent, failed in rows:
+            member = members.setdefault(
+                user_id, {"generations": 0, "credits": 0, "failures": 0, "by_kind": {}}
             )
-            for u, g, c, f in rows
-        ]
+            member["generations"] += int(good or 0)
+            member["credits"] += int(spent or 0)
+            member["failures"] += int(failed or 0)
+            if good:
+                member["by_kind"][kind] = int(good)
+        totals = [MemberTotals(user_id=u, **t) for u, t in members.items()]
         return sorted(totals, key=lambda t: (-t.generations, -t.credits, t.user_id))
 
 

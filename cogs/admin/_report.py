@@ -9,6 +9,8 @@ from datetime import datetime
 
 import discord
 
+from bot.jobs.describe import kinds_summary
+from bot.jobs.request import JOB_KINDS
 from bot.moderation.policy import GuildPolicy
 from bot.storage.guilds import MemberTotals
 from bot.text import counted, noun
@@ -51,6 +53,8 @@ def usage_embed(rows: list[MemberTotals], label: str) -> discord.Embed:
         for i, r in enumerate(rows[:10], start=1)
     )
     embed.add_field(name="Top members", value=audit.clip(top or "nobody yet", 1024))
+    if kinds := kinds_summary(r.by_kind for r in rows):
+        embed.add_field(name="By kind", value=kinds, inline=False)
     return embed
 
 
@@ -58,8 +62,11 @@ def usage_csv(rows: list[MemberTotals], since: datetime, until: datetime) -> dis
     """Every member's totals, one row each."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow(["user_id", "generations", "credits", "failures"])
-    writer.writerows((r.user_id, r.generations, r.credits, r.failures) for r in rows)
+    writer.writerow(["user_id", "generations", "credits", "failures", *JOB_KINDS])
+    writer.writerows(
+        (r.user_id, r.generations, r.credits, r.failures, *(r.by_kind.get(k, 0) for k in JOB_KINDS))
+        for r in rows
+    )
     return discord.File(
         io.BytesIO(buffer.getvalue().encode()),
         filename=f"flux-usage-{since:%Y%m%d}-{until:%Y%m%d}.csv",

@@ -6,6 +6,8 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from bot.jobs.describe import kinds_summary
+from bot.jobs.request import Generate, Outpaint, Upscale
 from bot.jobs.service import CancelOutcome, JobService
 from bot.moderation.gate import Limits, Refusal
 from bot.moderation.policy import Check, GuildPolicy, Tier
@@ -236,3 +238,36 @@ async def test_the_write_probe_finds_a_database_that_takes_no_writes(
     finally:
         await read_only.dispose()
     assert problem == "cannot write to the database (OperationalError)"
+
+
+async def test_report_breaks_usage_down_by_kind(database: Database) -> None:
+    """Successful jobs per kind, per member; a failed upscale counts as a failure only."""
+    store, jobs = GuildStore(database), JobStore(database)
+    image = "https://cdn.example/a.png"
+    asked = [
+        (1, Generate(resolution="1MP"), "completed"),
+        (1, Upscale(image=image), "completed"),
+        (1, Upscale(image=image, mode="creative"), "failed"),
+        (1, Outpaint(image=image, preset="Zoom out 2x"), "delivered"),
+        (2, Outpaint(image=image, preset="Make square"), "completed"),
+    ]
+    for user_id, request, state in asked:
+        job = await store.reserve(new_job(user_id=user_id, request=request), Limits(), NOW)
+        assert isinstance(job, JobRecord)
+        await jobs.transition(job.id, {"pending"}, "submitting")
+        if state == "failed":
+            await jobs.transition(job.id, {"submitting"}, "failed")
+        else:
+            await jobs.transition(job.id, {"submitting"}, "completed", credit_cost=3)
+            if state == "delivered":
+                await jobs.transition(job.id, {"completed"}, "delivered")
+    since, until = NOW - timedelta(days=1), NOW + timedelta(days=1)
+    rows = {r.user_id: r for r in await store.report(GUILD, since, until)}
+    assert rows[1].by_kind == {"generate": 1, "upscale": 1, "outpaint": 1}
+    assert (rows[1].generations, rows[1].failures, rows[1].credits) == (3, 1, 9)
+    assert rows[2].by_kind == {"outpaint": 1}
+    only_two = await store.report(GUILD, since, until, user_id=2)
+    assert [r.user_id for r in only_two] == [2]
+    assert kinds_summary(r.by_kind for r in rows.values()) == (
+        "Generation 1 · Upscale 1 · Zoom out / pan 2"
+    )
