@@ -593,8 +593,8 @@ async def test_threads_follow_their_channel_unless_told_not_to(
 async def test_out_of_credits_reaches_the_audit_channel_once(
     bot_runner: RunningBot, discord_standin: LocalDiscord, apiframe: ApiframeSandbox, staff: Any
 ) -> None:
-    """Members are told the admins know; the audit channel gets the numbers, once while every
-    job fails the same way."""
+    """Members are told the credits needed and left, and that the admins know; the audit
+    channel gets the numbers, once while every job fails the same way."""
     await bot_runner.start()
     standin = discord_standin
     await admin(standin, "audit-channel", channel=standin.art)
@@ -602,9 +602,12 @@ async def test_out_of_credits_reaches_the_audit_channel_once(
     for prompt in ("first try", "second try"):
         handle, _ = await flux(standin, prompt)
         final = await handle.wait_original(done, timeout=20)
-        assert "admins have been told" in final.embeds[0]["description"]
-    entry = await wait_audit(standin, "Image generation failed: credits")
-    assert "has 1" in entry["description"]
+        told = final.embeds[0]["description"]
+        assert "needed 7 image credits" in told
+        assert "only 1 left" in told
+        assert "admins have been told" in told
+    entry = await wait_audit(standin, "Generation failed: credits")
+    assert "needed 7, available 1" in entry["description"]
     await asyncio.sleep(0.5)  # past an audit flush
     failures = [e for e in audit_embeds(standin) if "failed" in e.get("title", "")]
     assert len(failures) == 1
