@@ -110,18 +110,23 @@ async def test_the_output_file_name_picks_the_format(
 
 
 async def test_generate_with_reference_image(sandbox: tuple[Sandbox, str], tmp_path: Path) -> None:
-    """--image sends the reference as image_prompt (+ strength) and in input_images; a
-    strength between two 0.05 steps is rounded to the nearest, as /flux does."""
+    """--image sends the first reference as image_prompt (+ strength) and every one, in order,
+    in input_images; a strength between two 0.05 steps is rounded to the nearest, as /flux
+    does."""
     state, url = sandbox
     code, _, err = await run_cli(
         tmp_path, "generate", "a cat", "--image", "https://cdn.example/ref.png",
-        "--strength", "0.33", "-q", "-o", "cat.jpg",
+        "--image", "https://cdn.example/second.png", "--strength", "0.33", "-q", "-o", "cat.jpg",
         APIFRAME_BASE_URL=url, APIFRAME_API_KEY=KEY,
     )  # fmt: skip
     assert code == 0, err
     params = json.loads(state.requests[0]["body"])["fluxParams"]
     assert params["image_prompt_strength"] == 0.35
-    assert params["input_images"] == ["https://cdn.example/ref.png"]
+    assert params["image_prompt"] == "https://cdn.example/ref.png"
+    assert params["input_images"] == [
+        "https://cdn.example/ref.png",
+        "https://cdn.example/second.png",
+    ]
 
 
 @pytest.mark.parametrize(
