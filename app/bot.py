@@ -166,6 +166,7 @@ class FluxBot(commands.Bot):
         for extension in EXTENSIONS:
             await self.load_extension(extension)
         await images.warm_up()
+        await self.services.load_prices()
         await asyncio.to_thread(lookalikes.warm_up)  # not on the loop at the first prompt
         await self.web.start()
         self.lag.start()

@@ -6,13 +6,16 @@ driver here, so each is configured from the settings in exactly one place.
 
 from __future__ import annotations
 
+import logging
 import socket
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from bot import images
 from bot.apiframe.client import ApiframeClient
+from bot.apiframe.errors import ApiframeError
 from bot.config import Settings
+from bot.jobs.cost import Prices, prices_from
 from bot.jobs.driver import DriverConfig, JobDriver
 from bot.jobs.presenter import Presenter
 from bot.jobs.webhook import webhook_url
@@ -20,6 +23,8 @@ from bot.storage.db import Database
 from bot.storage.guilds import GuildStore
 from bot.storage.jobs import JobRecord, JobStore
 from bot.storage.migrations import migrate
+
+log = logging.getLogger(__name__)
 
 OWNER_HOST_CHARS = 24  # leases are String(64): the owner, plus ":inbox:<interaction id>"
 
@@ -67,6 +72,23 @@ class Services:
     jobs: JobStore
     guilds: GuildStore
     apiframe: ApiframeClient
+    prices: Prices = field(default_factory=Prices)  # what a job reserves, per kind
+
+    async def load_prices(self) -> Prices:
+        """The prices to reserve: the settings, with flat prices from Apiframe's public
+        catalogue where the operator set none. Without the catalogue, the settings alone."""
+        try:
+            catalogue = await self.apiframe.models()
+        except ApiframeError as exc:
+            log.info("price catalogue unavailable (%s); using the CREDITS_* settings", exc)
+            catalogue = []
+        self.prices = prices_from(self.settings, catalogue)
+        log.info(
+            "reserving %d credits per outpaint, %d per creative upscale",
+            self.prices.outpaint,
+            self.prices.upscale_creative,
+        )
+        return self.prices
 
     def driver(self, presenter: Presenter, *, owner: str) -> JobDriver:
         """The job loop, showing job events through `presenter`, leasing jobs as `owner`."""
@@ -94,4 +116,5 @@ async def open_services(settings: Settings) -> Services:
         jobs=JobStore(db),
         guilds=GuildStore(db),
         apiframe=apiframe_client(settings),
+        prices=prices_from(settings),
     )

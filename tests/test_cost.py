@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from bot.apiframe.models import CatalogEntry
 from bot.config import load_settings
 from bot.jobs.cost import Prices, estimate, prices_from
 from bot.jobs.request import Generate, Outpaint, Upscale
@@ -47,3 +48,19 @@ def test_prices_come_from_the_settings() -> None:
     )
     prices = prices_from(settings)
     assert (prices.outpaint, prices.upscale_creative) == (12, 5)
+
+
+def test_the_catalogue_gives_flat_prices_the_operator_did_not_set() -> None:
+    catalogue = [
+        CatalogEntry(id="flux-fill-pro", pricingMode="flat", costMin=11, costMax=11),
+        CatalogEntry(id="clarity-upscale", pricingMode="flat", costMax=4.2),
+        CatalogEntry(id="topaz-image-upscale", pricingMode="per-output", costMax=64),
+    ]
+    defaults = load_settings(_env_file=None, discord_token="x" * 60, apiframe_api_key="afk_t")
+    prices = prices_from(defaults, catalogue)
+    assert (prices.outpaint, prices.upscale_creative) == (11, 5)
+    assert prices.upscale_subtle_per_mp == 1  # priced per output: the setting stays
+    chosen = load_settings(
+        _env_file=None, discord_token="x" * 60, apiframe_api_key="afk_t", credits_outpaint=9
+    )
+    assert prices_from(chosen, catalogue).outpaint == 9  # the operator's own price wins

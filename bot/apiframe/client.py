@@ -17,7 +17,7 @@ from yarl import URL
 
 from bot import __version__
 from bot.apiframe import errors
-from bot.apiframe.models import Job, JobAccepted, Submission
+from bot.apiframe.models import CatalogEntry, Job, JobAccepted, Submission
 from bot.apiframe.retry import RetryPolicy, call_with_retry
 
 log = logging.getLogger(__name__)
@@ -241,6 +241,23 @@ class ApiframeClient:
             return data if isinstance(data, dict) else {}
 
         return await call_with_retry(op, self.retry, what="me")
+
+    async def models(self, modality: str = "image") -> list[CatalogEntry]:
+        """The public model catalogue with its cost ranges (entries that do not parse are
+        left out: the schema is loose on purpose)."""
+
+        async def op() -> list[CatalogEntry]:
+            data = await self._request("GET", f"/v2/models?modality={modality}")
+            raw = data.get("models") if isinstance(data, dict) else None
+            entries = []
+            for item in raw if isinstance(raw, list) else []:
+                try:
+                    entries.append(CatalogEntry.model_validate(item))
+                except ValidationError:
+                    continue
+            return entries
+
+        return await call_with_retry(op, self.retry, what="models")
 
     async def download(self, url: str, *, max_bytes: int | None = None) -> Downloaded:
         """Fetch a result, streamed, refusing anything over the size cap."""

@@ -176,6 +176,17 @@ class ClarityUpscaleRequest(Submission):
     clarity_params: ClarityUpscaleParams = Field(alias="clarityUpscaleParams")
 
 
+class CatalogEntry(BaseModel):
+    """One model of `GET /v2/models`, the public price catalogue (loose: extra fields allowed)."""
+
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+    id: str
+    pricing_mode: str | None = Field(default=None, alias="pricingMode")
+    cost_min: float | None = Field(default=None, alias="costMin")
+    cost_max: float | None = Field(default=None, alias="costMax")
+
+
 class JobStatus(StrEnum):
     QUEUED = "QUEUED"
     PROCESSING = "PROCESSING"

@@ -7,10 +7,11 @@ close enough that a budget is not overrun by the jobs in flight.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from bot.apiframe.models import MEGAPIXELS
+from bot.apiframe.models import MEGAPIXELS, CatalogEntry
 from bot.config import Settings
 from bot.jobs.request import Generate, JobRequest, Upscale
 
@@ -54,12 +55,24 @@ def estimate(request: JobRequest, prices: Prices) -> int:
     return prices.outpaint
 
 
-def prices_from(settings: Settings) -> Prices:
-    """The prices an operator set (`CREDITS_*`)."""
-    return Prices(
-        first_mp=settings.credits_first_mp,
-        per_extra_mp=settings.credits_per_extra_mp,
-        outpaint=settings.credits_outpaint,
-        upscale_creative=settings.credits_upscale_creative,
-        upscale_subtle_per_mp=settings.credits_upscale_subtle_per_mp,
-    )
+# Flat-priced models whose price the catalogue gives, and the setting that overrides it.
+_CATALOGUED = {"flux-fill-pro": "credits_outpaint", "clarity-upscale": "credits_upscale_creative"}
+
+
+def prices_from(settings: Settings, catalogue: Iterable[CatalogEntry] = ()) -> Prices:
+    """The prices to reserve: `CREDITS_*`, except that a flat price in Apiframe's public
+    catalogue (`GET /v2/models`) replaces a default the operator did not set."""
+    chosen = {
+        "first_mp": settings.credits_first_mp,
+        "per_extra_mp": settings.credits_per_extra_mp,
+        "outpaint": settings.credits_outpaint,
+        "upscale_creative": settings.credits_upscale_creative,
+        "upscale_subtle_per_mp": settings.credits_upscale_subtle_per_mp,
+    }
+    for entry in catalogue:
+        setting = _CATALOGUED.get(entry.id)
+        if setting is None or setting in settings.model_fields_set:
+            continue
+        if entry.pricing_mode == "flat" and entry.cost_max is not None and entry.cost_max >= 0:
+            chosen[setting.removeprefix("credits_")] = math.ceil(entry.cost_max)
+    return Prices(**chosen)

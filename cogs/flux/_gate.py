@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 
-from bot.jobs.cost import estimate, prices_from
+from bot.jobs.cost import estimate
 from bot.jobs.request import Generate, JobRequest
 from bot.moderation.gate import Refusal, Request, check_policy, limits_for
 from bot.moderation.policy import Check
@@ -108,7 +108,7 @@ async def start_job(
         result = await asyncio.to_thread(check_policy, policy, asked, tier)
     else:
         result = check_policy(policy, asked, tier)
-    limits = limits_for(policy, tier, estimate(request, prices_from(bot.settings)))
+    limits = limits_for(policy, tier, estimate(request, bot.services.prices))
     if result is None and check_input is not None:
         # Cooldown, quota and budget first: a member who may not generate now costs no
         # download and decode of their reference image.
