@@ -199,8 +199,9 @@ async def test_outcomes_apply_to_the_next_count_jobs_then_stop(api: Api) -> None
     assert [(await api.job(i))["status"] for i in ids] == ["FAILED", "FAILED", "COMPLETED"]
 
 
-async def test_stats_charge_only_completed_jobs(api: Api) -> None:
-    """Created counts paid submissions; credits are charged for COMPLETED jobs only, once."""
+async def test_stats_keep_only_what_completed_jobs_cost(api: Api) -> None:
+    """Created counts paid submissions; every job pays at submission (a replay does not), and
+    FAILED and CANCELLED ones are refunded once, however often they are read."""
     api.sandbox.config.credits = 100
     api.sandbox.add_outcome(Outcome(status="FAILED", error="Request Moderated"))
     api.sandbox.add_outcome(Outcome(status="CANCELLED", error=None))
@@ -208,6 +209,8 @@ async def test_stats_charge_only_completed_jobs(api: Api) -> None:
         await api.submit_ok(resolution=resolution)
     await api.submit(BODY, **{"Idempotency-Key": "same"})
     await api.submit(BODY, **{"Idempotency-Key": "same"})
+    assert api.sandbox.settle_all()["credits"] == 16 + 16 + 10 + 7 + 10
+    assert api.sandbox.config.credits == 100 - 59
     api.sandbox.advance(60)
     for job_id in list(api.sandbox.jobs):
         await api.job(job_id)
@@ -219,7 +222,7 @@ async def test_stats_charge_only_completed_jobs(api: Api) -> None:
         1,
         1,
     )
-    assert stats["credits"] == 10 + 7 + 10
+    assert (stats["credits"], stats["refunded"]) == (10 + 7 + 10, 16 + 16)
     assert api.sandbox.config.credits == 100 - 27
     assert (await api.call("GET", "/v2/me")).body["team"]["credits"] == 73
 

@@ -166,11 +166,12 @@ async def test_insufficient_credits_is_402_with_both_numbers(
     assert (await api.submit(body)).status == 202
 
 
-async def test_running_jobs_reserve_their_credits(api: Api) -> None:
-    """Unfinished jobs reserve their cost so parallel jobs cannot overspend; a failure frees it."""
+async def test_running_jobs_have_paid_their_credits(api: Api) -> None:
+    """A job pays at submission, so parallel jobs cannot overspend; a failure refunds it."""
     api.sandbox.config.credits = 10
     api.sandbox.add_outcome(Outcome(status="FAILED", error="Provider returned 500"))
     await api.submit_ok(resolution="1MP")
+    assert (await api.call("GET", "/v2/me")).body["team"]["credits"] == 3
     second = await api.submit(_flux(resolution="1MP"))
     assert (second.status, second.body["creditsAvailable"]) == (402, 3)
     api.sandbox.advance(60)

@@ -1,8 +1,12 @@
 """A local stand-in for Apiframe's v2 image API, faithful to its published contract.
 
 Every test talks to it, and admins can run it (`flux-bot sandbox`) to try the bot for free.
-It validates like the real schema (unknown keys rejected), answers with the real error shapes,
-runs a clock-driven job state machine, renders real images with Pillow, signs webhooks like
+Routes: POST /v2/images/generate, /v2/images/upscale (Topaz, Clarity) and /v2/images/edit
+(Flux Fill: outpaint, inpaint), GET /v2/jobs/{id}, /v2/me, /v2/models (public) and the CDN.
+It validates like the real schema (unknown keys rejected; upscale and edit against Apiframe's
+own schemas, bundled in `schemas/`), answers with the real error shapes, fetches an upscale's
+or edit's input image at submission, takes credits at submission and refunds failures, runs a
+clock-driven job state machine, renders real images with Pillow, signs webhooks like
 Apiframe, replays idempotent submissions, and injects faults on demand. The `/_sandbox/*`
 control routes have no authentication: never expose this server beyond your machine.
 
@@ -11,9 +15,11 @@ Control from tests: `app[SANDBOX_KEY]` (a `Sandbox`): `advance(seconds)`, `add_f
 `settle_all()` (stats), `requests`, `reset()`. Over HTTP: POST /_sandbox/faults, /outcomes,
 /webhooks, /advance {"seconds"}, /reset; PATCH /_sandbox/config; GET /_sandbox/stats, /requests.
 
-Modules: `config` (knobs and scripted faults), `validation` (the request schema), `images`
-(cost and pictures), `state` (jobs and their lifecycle), `routes` (the API), `control`
-(`/_sandbox/*`), `server` (the app and `serve`). Import from this package, not the modules.
+Modules: `config` (knobs and scripted faults), `validation` (the request schemas), `inputs`
+(fetching input images), `images` (cost, sizes and pictures), `state` (jobs and their
+lifecycle), `routes` (submission, polling, account, CDN), `edits` (upscale, edit and the model
+catalogue), `control` (`/_sandbox/*`), `server` (the app and `serve`). Import from this
+package, not the modules.
 """
 
 from bot.apiframe.sandbox.config import (
@@ -33,35 +39,57 @@ from bot.apiframe.sandbox.control import (
     control_stats,
     control_webhooks,
 )
-from bot.apiframe.sandbox.images import credit_cost, dimensions, render
+from bot.apiframe.sandbox.edits import catalogue, edit, models, upscale
+from bot.apiframe.sandbox.images import (
+    OUTPAINT_PRESETS,
+    credit_cost,
+    dimensions,
+    outpaint_canvas,
+    render,
+    topaz_cost,
+)
+from bot.apiframe.sandbox.inputs import InputError, InputImage, fetch_image
 from bot.apiframe.sandbox.routes import cdn, generate, get_job, me
 from bot.apiframe.sandbox.server import create_app, serve
 from bot.apiframe.sandbox.state import SANDBOX_KEY, Sandbox, SandboxJob
 from bot.apiframe.sandbox.validation import (
     CONTENT_TYPES,
+    EDIT_MODELS,
     EVENTS,
     FLUX_KEYS,
     MODELS,
+    PARAMS_KEYS,
     RESOLUTIONS,
+    SCHEMA_PATH,
     TOP_KEYS,
+    UPSCALE_MODELS,
     validate_body,
+    validate_image_body,
 )
 
 __all__ = [
     "CONTENT_TYPES",
+    "EDIT_MODELS",
     "EVENTS",
     "FLUX_KEYS",
     "MODELS",
     "MODERATION_ERROR",
+    "OUTPAINT_PRESETS",
+    "PARAMS_KEYS",
     "RESOLUTIONS",
     "SANDBOX_KEY",
+    "SCHEMA_PATH",
     "TOP_KEYS",
+    "UPSCALE_MODELS",
     "Fault",
+    "InputError",
+    "InputImage",
     "Outcome",
     "Sandbox",
     "SandboxConfig",
     "SandboxJob",
     "WebhookFaults",
+    "catalogue",
     "cdn",
     "control_advance",
     "control_config",
@@ -74,10 +102,17 @@ __all__ = [
     "create_app",
     "credit_cost",
     "dimensions",
+    "edit",
+    "fetch_image",
     "generate",
     "get_job",
     "me",
+    "models",
+    "outpaint_canvas",
     "render",
     "serve",
+    "topaz_cost",
+    "upscale",
     "validate_body",
+    "validate_image_body",
 ]

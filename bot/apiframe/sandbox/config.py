@@ -26,8 +26,16 @@ class SandboxConfig(BaseModel):
     public_url: str | None = None  # base of CDN URLs; None: the host the request came to
     cost_first_mp: int = 7  # credits for a job's first megapixel (and for 0.5 MP)
     cost_per_extra_mp: int = 3  # credits per further megapixel, rounded up
+    cost_edit: int = 9  # flux-fill-pro (outpaint or inpaint), flat, as Apiframe's docs price it
+    cost_clarity: int = 3  # clarity-upscale, flat, as Apiframe's docs price it
+    cost_topaz_per_mp: int = 1  # topaz-image-upscale: per started output megapixel (Apiframe
+    cost_topaz_min: int = 2  # prices it by output MP without a published rate) and at least this
+    input_timeout_seconds: float = 10.0  # fetching an upscale's or edit's input image
+    input_max_bytes: int = 50 * 2**20
+    max_output_pixels: int = 64_000_000  # larger upscale or outpaint results are refused (400)
     idempotency_ttl_seconds: float = 24 * 3600
-    # One picture per size and format instead of one per (prompt, seed): cheap, for load tests.
+    # One generated picture per size and format instead of one per (prompt, seed): cheap, for
+    # load tests. Upscales and edits are always drawn from their own input.
     reuse_images: bool = False
     webhook_retries: int = 3
     webhook_retry_delay: float = 0.2
@@ -41,7 +49,7 @@ class Fault(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    route: Literal["generate", "job", "cdn", "me", "any"] = "any"
+    route: Literal["generate", "upscale", "edit", "job", "cdn", "me", "models", "any"] = "any"
     kind: Literal["status", "drop", "latency", "lose_answer"] = "status"
     status: int = 503
     retry_after: str | None = None

@@ -1,10 +1,12 @@
-"""What a job costs and the picture it produces, both by resolution."""
+"""What a job costs and the picture it produces: a generation by resolution, an upscale by its
+input and factor, an outpaint by its input and preset."""
 
 from __future__ import annotations
 
 import io
 import math
 import random
+from typing import Any
 
 from PIL import Image
 
@@ -39,7 +41,10 @@ def render(
     base = Image.new("RGB", (width, height), (rng.randrange(256), rng.randrange(256), 128))
     gradient = Image.linear_gradient("L").resize((width, height))
     base.paste((rng.randrange(256), 64, rng.randrange(256)), mask=gradient)
-    image = Image.blend(base, noise, 0.5)
+    return encode(Image.blend(base, noise, 0.5), fmt, quality)
+
+
+def encode(image: Image.Image, fmt: str, quality: int = 90) -> bytes:
     buffer = io.BytesIO()
     if fmt == "png":
         image.save(buffer, "PNG", compress_level=1)
@@ -48,3 +53,109 @@ def render(
     else:
         image.save(buffer, "JPEG", quality=quality)
     return buffer.getvalue()
+
+
+# --- upscale and edit -----------------------------------------------------------------
+
+FACTOR_KEYS = {"topaz-image-upscale": "upscale_factor", "clarity-upscale": "scale_factor"}
+OUTPAINT_PRESETS = (
+    "Zoom out 1.5x",
+    "Zoom out 2x",
+    "Make square",
+    "Left outpaint",
+    "Right outpaint",
+    "Top outpaint",
+    "Bottom outpaint",
+)
+PAN_GROWTH = 1.5  # a pan preset extends its side by half the picture's size in that direction
+EDIT_QUALITY = 95  # the upscale and edit routes take no output_quality
+
+
+def upscale_factor(model: str, params: dict[str, Any]) -> int:
+    """The factor an upscale asks for; 2 when absent, as both models default."""
+    return int(params.get(FACTOR_KEYS[model], 2))
+
+
+def _up16(value: float) -> int:
+    return max(16, math.ceil(value / 16) * 16)
+
+
+def outpaint_canvas(width: int, height: int, preset: str) -> tuple[int, int, int, int]:
+    """(canvas width, height, x, y of the original on it) for an outpaint preset. Zoom out
+    scales both sides and Make square takes the longer side, the original centred; a pan
+    extends one side by half (PAN_GROWTH) with the original flush against the other edge.
+    Each canvas side is rounded up to a multiple of 16, as FLUX outputs are."""
+    if preset.startswith("Zoom out"):
+        scale = 2.0 if preset == "Zoom out 2x" else 1.5
+        canvas = _up16(width * scale), _up16(height * scale)
+    elif preset == "Make square":
+        canvas = (_up16(max(width, height)),) * 2
+    elif preset in ("Left outpaint", "Right outpaint"):
+        canvas = _up16(width * PAN_GROWTH), _up16(height)
+    elif preset in ("Top outpaint", "Bottom outpaint"):
+        canvas = _up16(width), _up16(height * PAN_GROWTH)
+    else:
+        raise ValueError(f"unknown outpaint preset {preset!r}")
+    x, y = (canvas[0] - width) // 2, (canvas[1] - height) // 2
+    if preset == "Left outpaint":
+        x = canvas[0] - width
+    elif preset == "Right outpaint":
+        x = 0
+    elif preset == "Top outpaint":
+        y = canvas[1] - height
+    elif preset == "Bottom outpaint":
+        y = 0
+    return canvas[0], canvas[1], x, y
+
+
+def topaz_cost(width: int, height: int, per_mp: int, minimum: int) -> int:
+    """`per_mp` credits per started output megapixel (10^6 px), at least `minimum`."""
+    return max(minimum, -(-(width * height) // 1_000_000) * per_mp)
+
+
+PLACEHOLDER = ((255, 0, 255), (48, 48, 48))  # magenta and dark grey squares
+PLACEHOLDER_SQUARE = 32
+
+
+def placeholder(width: int, height: int) -> Image.Image:
+    """The pattern painted where an edit invents picture: a magenta and grey checkerboard,
+    unlike any generated picture, so a test can tell new area from the original."""
+    cols, rows = -(-width // PLACEHOLDER_SQUARE), -(-height // PLACEHOLDER_SQUARE)
+    cells = Image.new("L", (cols, rows))
+    cells.putdata([255 * ((c + r) % 2) for r in range(rows) for c in range(cols)])
+    size = (cols * PLACEHOLDER_SQUARE, rows * PLACEHOLDER_SQUARE)
+    mask = cells.resize(size, Image.Resampling.NEAREST)
+    mask = mask.crop((0, 0, width, height))
+    first, second = (Image.new("RGB", (width, height), colour) for colour in PLACEHOLDER)
+    return Image.composite(first, second, mask)
+
+
+def _open(data: bytes) -> Image.Image:
+    with Image.open(io.BytesIO(data)) as image:
+        return image.convert("RGB")
+
+
+def upscale(data: bytes, factor: int, fmt: str) -> bytes:
+    """The input enlarged `factor` times on each side."""
+    image = _open(data)
+    if factor != 1:
+        size = (image.width * factor, image.height * factor)
+        image = image.resize(size, Image.Resampling.BICUBIC)
+    return encode(image, fmt, EDIT_QUALITY)
+
+
+def outpaint(data: bytes, preset: str, fmt: str) -> bytes:
+    """The input on the preset's canvas, the new area filled with the placeholder pattern."""
+    image = _open(data)
+    width, height, x, y = outpaint_canvas(image.width, image.height, preset)
+    canvas = placeholder(width, height)
+    canvas.paste(image, (x, y))
+    return encode(canvas, fmt, EDIT_QUALITY)
+
+
+def inpaint(data: bytes, mask: bytes, fmt: str) -> bytes:
+    """The input with the mask's white area repainted with the placeholder pattern."""
+    image = _open(data)
+    with Image.open(io.BytesIO(mask)) as opened:
+        where = opened.convert("L").resize(image.size)
+    return encode(Image.composite(placeholder(*image.size), image, where), fmt, EDIT_QUALITY)

@@ -1,4 +1,5 @@
-"""The Apiframe API routes: submit, poll, account and CDN, with fault injection."""
+"""The Apiframe API routes: submit, poll, account and CDN, with fault injection. Every
+submission route shares `submit` (auth, validation, idempotency, credits, the job)."""
 
 from __future__ import annotations
 
@@ -7,13 +8,15 @@ import json
 import random
 import re
 import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import web
 
 from bot.apiframe.sandbox.state import SANDBOX_KEY, Sandbox, SandboxJob
-from bot.apiframe.sandbox.validation import CONTENT_TYPES, validate_body
+from bot.apiframe.sandbox.validation import CONTENT_TYPES, params_of, validate_body
 
 
 def json_reply(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
@@ -33,7 +36,7 @@ async def _apply_fault(request: web.Request, sandbox: Sandbox, route: str) -> we
     if fault.kind == "latency":
         await asyncio.sleep(fault.delay)
         return None
-    if fault.kind in ("drop", "lose_answer"):  # (`generate` takes lose_answer before this)
+    if fault.kind in ("drop", "lose_answer"):  # (`submit` takes lose_answer before this)
         if request.transport is not None:
             request.transport.close()
         raise asyncio.CancelledError  # the client sees the connection die
@@ -64,13 +67,37 @@ def _auth(request: web.Request, sandbox: Sandbox) -> tuple[str | None, web.Respo
     return key, None
 
 
-async def generate(request: web.Request) -> web.Response:
+@dataclass
+class Priced:
+    """What a valid submission costs, and the input pictures its job is drawn from."""
+
+    cost: int
+    source: bytes | None = field(default=None, repr=False)
+    mask: bytes | None = field(default=None, repr=False)
+
+
+Validate = Callable[[Any], dict[str, list[str]]]
+# Prices a valid body, or answers (a 400 for an input image it cannot use).
+Price = Callable[[Sandbox, dict[str, Any]], Awaitable["Priced | web.Response"]]
+
+
+def invalid(details: dict[str, list[str]], error: str = "Invalid request body") -> web.Response:
+    """Apiframe's ValidationError answer."""
+    return json_reply({"error": error, "details": details}, 400)
+
+
+async def submit(
+    request: web.Request, route: str, validate: Validate, price: Price
+) -> web.Response:
+    """A job submission as Apiframe answers it: faults, auth, the schema, Idempotency-Key
+    replay (409 for another body), the price (402 when the balance cannot cover it), then the
+    job, paid for now and refunded if it fails, and `202 {jobId, status}`."""
     sandbox = request.app[SANDBOX_KEY]
-    upcoming = next((f for f in sandbox.faults if f.route in ("generate", "any")), None)
+    upcoming = next((f for f in sandbox.faults if f.route in (route, "any")), None)
     lose = upcoming is not None and upcoming.kind == "lose_answer"
     if lose:
-        sandbox._take_fault("generate")
-    elif (faulty := await _apply_fault(request, sandbox, "generate")) is not None:
+        sandbox._take_fault(route)
+    elif (faulty := await _apply_fault(request, sandbox, route)) is not None:
         return faulty
     key, refusal = _auth(request, sandbox)
     if refusal is not None or key is None:
@@ -89,14 +116,12 @@ async def generate(request: web.Request) -> web.Response:
         body = json.loads(raw)
     except ValueError:
         return json_reply({"error": "Invalid JSON body"}, 400)
-    problems = validate_body(body)
+    problems = validate(body)
     if problems:
-        return json_reply({"error": "Invalid request body", "details": problems}, 400)
+        return invalid(problems)
     if idem is not None:
         if len(idem) > 255:
-            return json_reply(
-                {"error": "Invalid request body", "details": {"Idempotency-Key": ["Too long"]}}, 400
-            )
+            return invalid({"Idempotency-Key": ["Too long"]})
         existing = sandbox.by_idempotency.get((key, idem))
         ttl = sandbox.config.idempotency_ttl_seconds
         if existing is not None and sandbox.now() - sandbox.jobs[existing].started > ttl:
@@ -108,13 +133,15 @@ async def generate(request: web.Request) -> web.Response:
                     {"error": "Idempotency-Key reuse with different request body"}, 409
                 )
             return _answer(request, json_reply({"jobId": job.id, "status": job.status}, 202), lose)
-    cost = sandbox.cost(body)
+    priced = await price(sandbox, body)
+    if isinstance(priced, web.Response):
+        return priced
     available = sandbox.available_credits()
-    if available is not None and available < cost:
+    if available is not None and available < priced.cost:
         return json_reply(
             {
                 "error": "Insufficient credits",
-                "creditsRequired": cost,
+                "creditsRequired": priced.cost,
                 "creditsAvailable": max(0, available),
             },
             402,
@@ -125,8 +152,7 @@ async def generate(request: web.Request) -> web.Response:
         outcome.count -= 1
         if outcome.count <= 0:
             sandbox.outcomes.pop(0)
-    params = body.get("fluxParams") or {}
-    seed = params.get("seed")
+    seed = params_of(body).get("seed")
     jitter = sandbox.config.duration_jitter
     spread = 1 + (random.uniform(-jitter, jitter) if jitter else 0.0)  # noqa: S311
     job = SandboxJob(
@@ -140,8 +166,12 @@ async def generate(request: web.Request) -> web.Response:
         processing_seconds=sandbox.config.processing_seconds * spread,
         outcome=outcome,
         seed=seed if isinstance(seed, int) else random.randrange(2**32),  # noqa: S311
+        cost=priced.cost,
+        source=priced.source,
+        mask=priced.mask,
     )
     sandbox.jobs[job.id] = job
+    sandbox.charge(job)
     if idem is not None:
         sandbox.by_idempotency[(key, idem)] = job.id
     sandbox.stats["created"] += 1
@@ -152,6 +182,14 @@ async def generate(request: web.Request) -> web.Response:
         events = set(body.get("webhookEvents") or ["completed", "failed"])
         sandbox._spawn(sandbox._webhooks(job, body["webhookUrl"], events, _base(request, sandbox)))
     return _answer(request, json_reply({"jobId": job.id, "status": "QUEUED"}, 202), lose)
+
+
+async def _price_generation(sandbox: Sandbox, body: dict[str, Any]) -> Priced:
+    return Priced(sandbox.cost(body))
+
+
+async def generate(request: web.Request) -> web.Response:
+    return await submit(request, "generate", validate_body, _price_generation)
 
 
 async def get_job(request: web.Request) -> web.Response:

@@ -19,6 +19,7 @@ from bot.apiframe.sandbox.control import (
     control_stats,
     control_webhooks,
 )
+from bot.apiframe.sandbox.edits import edit, models, upscale
 from bot.apiframe.sandbox.routes import cdn, generate, get_job, me
 from bot.apiframe.sandbox.state import SANDBOX_KEY, Sandbox
 
@@ -33,6 +34,9 @@ def create_app(
     app.on_startup.append(sandbox.start)
     app.on_cleanup.append(sandbox.stop)
     app.router.add_post("/v2/images/generate", generate)
+    app.router.add_post("/v2/images/upscale", upscale)
+    app.router.add_post("/v2/images/edit", edit)
+    app.router.add_get("/v2/models", models)
     app.router.add_get("/v2/jobs/{job_id}", get_job)
     app.router.add_get("/v2/me", me)
     app.router.add_get("/cdn/images/{name}", cdn)

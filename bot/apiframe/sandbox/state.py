@@ -17,7 +17,15 @@ from aiohttp import web
 
 from bot.apiframe import webhooks
 from bot.apiframe.sandbox.config import Fault, Outcome, SandboxConfig, WebhookFaults
-from bot.apiframe.sandbox.images import credit_cost, render
+from bot.apiframe.sandbox.images import (
+    credit_cost,
+    inpaint,
+    outpaint,
+    render,
+    upscale,
+    upscale_factor,
+)
+from bot.apiframe.sandbox.validation import PARAMS_KEYS, params_of, request_validators
 
 
 def _iso(moment: datetime | None) -> str | None:
@@ -43,14 +51,24 @@ class SandboxJob:
     webhook_status: str | None = None
     image: bytes | None = None
     render_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    cost: int = 0  # priced at submission
+    charged: bool = False  # its cost was taken from the balance (and is refunded if it fails)
+    source: bytes | None = field(default=None, repr=False)  # an upscale's or edit's input
+    mask: bytes | None = field(default=None, repr=False)
+
+    @property
+    def model(self) -> str:
+        return str(self.body.get("model"))
 
     @property
     def params(self) -> dict[str, Any]:
-        return dict(self.body.get("fluxParams") or {})
+        return params_of(self.body)
 
     @property
     def fmt(self) -> str:
-        return str(self.params.get("output_format") or "jpg")
+        # Clarity answers PNG unless asked otherwise, like the model it serves; the rest JPEG.
+        default = "png" if self.model == "clarity-upscale" else "jpg"
+        return str(self.params.get("output_format") or default)
 
 
 class Sandbox:
@@ -72,7 +90,8 @@ class Sandbox:
             "completed": 0,
             "failed": 0,
             "cancelled": 0,
-            "credits": 0,
+            "credits": 0,  # taken at submission, less refunds
+            "refunded": 0,
             "polls": 0,
         }
         self._tasks: set[asyncio.Task[None]] = set()
@@ -100,25 +119,39 @@ class Sandbox:
         self.outcomes.append(outcome)
 
     def cost(self, body: dict[str, Any]) -> int:
-        """What a job with this request body costs when it completes."""
+        """What a generation with this request body costs."""
         resolution = (body.get("fluxParams") or {}).get("resolution")
         return credit_cost(resolution, self.config.cost_first_mp, self.config.cost_per_extra_mp)
 
     def balance(self) -> int:
         """The team's credits as `GET /v2/me` reports them (unlimited: UNLIMITED_CREDITS)."""
-        return UNLIMITED_CREDITS if self.config.credits is None else self.config.credits
+        available = self.available_credits()
+        return UNLIMITED_CREDITS if available is None else max(0, available)
 
     def available_credits(self) -> int | None:
-        """The balance minus what unfinished jobs will cost: what a new job may spend."""
-        if self.config.credits is None:
-            return None
-        reserved = sum(
-            self.cost(job.body)
-            for job in self.jobs.values()
-            if self.settle(job).status in ("QUEUED", "PROCESSING")
-            and not (job.outcome and job.outcome.status == "NEVER")
-        )
-        return self.config.credits - reserved
+        """The balance after every refund that is due: what a new job may spend (None:
+        unlimited). Jobs in flight have paid already."""
+        self.settle_all()
+        return self.config.credits
+
+    def charge(self, job: SandboxJob) -> None:
+        """Take a new job's cost, as Apiframe does at submission. A job scripted never to end
+        (NEVER) is not charged: it stands for one the provider lost, which Apiframe refunds."""
+        if job.outcome is not None and job.outcome.status == "NEVER":
+            return
+        job.charged = True
+        self.stats["credits"] += job.cost
+        if self.config.credits is not None:
+            self.config.credits -= job.cost
+
+    def _refund(self, job: SandboxJob) -> None:
+        if not job.charged:
+            return
+        job.charged = False
+        self.stats["credits"] -= job.cost
+        self.stats["refunded"] += job.cost
+        if self.config.credits is not None:
+            self.config.credits += job.cost
 
     def settle_all(self) -> dict[str, int]:
         """Bring every job up to the clock and return the counters (a copy)."""
@@ -147,7 +180,7 @@ class Sandbox:
     # --- the state machine ------------------------------------------------------------
 
     def settle(self, job: SandboxJob) -> SandboxJob:
-        """Bring a job's status up to the sandbox clock; charge it once when it completes."""
+        """Bring a job's status up to the sandbox clock; refund it once if it fails."""
         if job.status in ("COMPLETED", "FAILED", "CANCELLED"):
             return job
         elapsed = self.now() - job.started
@@ -170,15 +203,14 @@ class Sandbox:
         if outcome == "COMPLETED":
             job.status, job.progress = "COMPLETED", 100
             self.stats["completed"] += 1
-            self.stats["credits"] += self.cost(job.body)
-            if self.config.credits is not None:
-                self.config.credits -= self.cost(job.body)
         elif outcome == "CANCELLED":
             job.status, job.progress = "CANCELLED", None
             self.stats["cancelled"] += 1
+            self._refund(job)
         else:
             job.status, job.progress = "FAILED", None
             self.stats["failed"] += 1
+            self._refund(job)
         return job
 
     def expired(self, job: SandboxJob) -> bool:
@@ -214,7 +246,7 @@ class Sandbox:
             if job.status in ("FAILED", "CANCELLED")
             else None,
             # Quoted while the job runs, refunded (0) when it does not complete.
-            "creditCost": 0 if job.status in ("FAILED", "CANCELLED") else self.cost(job.body),
+            "creditCost": 0 if job.status in ("FAILED", "CANCELLED") else job.cost,
             "webhookStatus": job.webhook_status,
             "createdAt": _iso(job.created_at),
             "completedAt": _iso(job.completed_at),
@@ -227,6 +259,11 @@ class Sandbox:
         await self.image_bytes(job)
 
     async def image_bytes(self, job: SandboxJob) -> bytes:
+        if job.model in PARAMS_KEYS:  # an upscale or an edit: drawn from its input
+            async with job.render_lock:
+                if job.image is None:
+                    job.image = await asyncio.to_thread(self._edited, job)
+                return job.image
         async with job.render_lock:
             params = job.params
             shape = (
@@ -252,6 +289,15 @@ class Sandbox:
                         self._shared_images[shape] = asyncio.ensure_future(asyncio.to_thread(draw))
                     job.image = await asyncio.shield(self._shared_images[shape])
             return job.image
+
+    def _edited(self, job: SandboxJob) -> bytes:
+        """The result of an upscale or an edit (blocking: run it in a thread)."""
+        params, source = job.params, job.source or b""
+        if job.model != "flux-fill-pro":
+            return upscale(source, upscale_factor(job.model, params), job.fmt)
+        if params.get("mode") == "inpaint":
+            return inpaint(source, job.mask or b"", job.fmt)
+        return outpaint(source, str(params.get("outpaint")), job.fmt)
 
     # --- webhooks ---------------------------------------------------------------------
 
@@ -305,7 +351,7 @@ class Sandbox:
                 "status": "COMPLETED",
                 "progress": 100,
                 "result": self.result(job, base),
-                "creditCost": self.cost(job.body),
+                "creditCost": job.cost,
                 "completedAt": _iso(job.completed_at),
             }
         else:
@@ -345,6 +391,7 @@ class Sandbox:
 
     async def start(self, app: web.Application) -> None:
         self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10))
+        await asyncio.to_thread(request_validators)  # read the bundled schemas off the loop
 
     async def stop(self, app: web.Application) -> None:
         for task in list(self._tasks):
