@@ -229,3 +229,26 @@ def test_every_kind_reads_the_same_everywhere() -> None:
     assert describe.summary(Outpaint(image=IMAGE, seed=2, preset="Top outpaint")) == (
         "Outpaint Pan ⬆ · Seed 2 · Format JPG"
     )
+
+
+@pytest.mark.parametrize(
+    "request_",
+    [
+        Upscale(image=IMAGE, seed=1),
+        Upscale(image=IMAGE, seed=1, mode="creative", factor=4, output_format="png"),
+        Outpaint(image=IMAGE, preset="Zoom out 1.5x", upsample=True),
+        Outpaint(image=IMAGE, preset="Bottom outpaint", output_format="png"),
+    ],
+    ids=["topaz", "clarity", "zoom", "pan"],
+)
+def test_every_body_passes_apiframes_own_schema(request_: Upscale | Outpaint) -> None:
+    """Checked against the route's schema from Apiframe's OpenAPI (unknown keys rejected)."""
+    from bot.apiframe.sandbox.validation import validate_image_body
+
+    body = to_apiframe("a fox", request_, webhook_url="https://bot.example/hook/x")
+    models = (
+        ("topaz-image-upscale", "clarity-upscale")
+        if isinstance(request_, Upscale)
+        else ("flux-fill-pro",)
+    )
+    assert validate_image_body(body.to_wire(), models) == {}
