@@ -613,3 +613,51 @@ async def test_a_database_of_a_newer_version_is_refused(tmp_path: Path) -> None:
     assert code == 1
     assert "Traceback" not in err
     assert err.strip().splitlines()[-1].startswith("error: cannot open the database sqlite")
+
+
+async def test_upscale_and_outpaint_an_image(sandbox: tuple[Sandbox, str], tmp_path: Path) -> None:
+    """`upscale` and `outpaint` send the buttons' requests and save the result: twice the
+    size, and a square canvas."""
+    state, url = sandbox
+    env = {"APIFRAME_BASE_URL": url, "APIFRAME_API_KEY": KEY}
+    code, _, err = await run_cli(
+        tmp_path, "generate", "a fox", "--resolution", "0.5MP", "--aspect-ratio", "16:9",
+        "-q", "-o", "fox.png", **env,
+    )  # fmt: skip
+    assert code == 0, err
+    [job_id] = state.jobs
+    source = f"{url}/cdn/images/{job_id}-1.png"
+    code, out, err = await run_cli(
+        tmp_path, "upscale", source, "--creative", "--prompt", "a fox", "-q", "-o", "big.png", **env
+    )
+    assert code == 0, err
+    assert "saved big.png" in out
+    code, _, err = await run_cli(
+        tmp_path, "outpaint", source, "--preset", "square", "--prompt", "a fox", "-q",
+        "-o", "square.jpg", **env,
+    )  # fmt: skip
+    assert code == 0, err
+    bodies = [json.loads(r["body"]) for r in state.requests]
+    assert [b["model"] for b in bodies] == ["flux-2-max", "clarity-upscale", "flux-fill-pro"]
+    assert bodies[2]["fluxFillParams"]["outpaint"] == "Make square"
+    assert bodies[2]["fluxFillParams"]["output_format"] == "jpg"  # from -o's extension
+    fox, big, square = (Image.open(tmp_path / n) for n in ("fox.png", "big.png", "square.jpg"))
+    assert big.size == (2 * fox.width, 2 * fox.height)
+    assert square.width == square.height == fox.width
+
+
+async def test_outpaint_options_are_checked_before_paying(
+    sandbox: tuple[Sandbox, str], tmp_path: Path
+) -> None:
+    state, url = sandbox
+    env = {"APIFRAME_BASE_URL": url, "APIFRAME_API_KEY": KEY}
+    code, _, err = await run_cli(
+        tmp_path, "outpaint", "https://cdn.example/a.png", "--preset", "square", "--prompt", "x",
+        "-o", "a.webp", **env,
+    )  # fmt: skip
+    assert code == 2
+    assert "not .webp" in err
+    code, _, err = await run_cli(tmp_path, "upscale", "not a url", "-o", "a.png", **env)
+    assert code == 2
+    assert "IMAGE_URL" in err
+    assert state.requests == []
