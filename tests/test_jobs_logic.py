@@ -114,7 +114,7 @@ def test_exceptions_are_classified_with_numbers_for_admins() -> None:
     )
     assert failure.kind is FailureKind.CREDITS
     assert "needed 14, available 3" in failure.admin_detail
-    assert "needed 14 image credits" in failure.member_message
+    assert "out of image credits: this needed 14" in failure.member_message
     assert "only 3 left" in failure.member_message
     assert "upstream text" not in failure.member_message + failure.admin_detail
     assert failures.from_exception(errors.AuthError("bad")).kind is FailureKind.AUTH

@@ -96,9 +96,9 @@ def from_exception(exc: Exception) -> Failure:
             return _failure(FailureKind.CREDITS, "Apiframe account out of credits")
         return Failure(
             FailureKind.CREDITS,
-            f"This needed {exc.required} image credits and the bot's account has only"
-            f" {exc.available} left, so nothing was made and nothing was counted. The server"
-            " admins have been told.",
+            f"The bot is out of image credits: this needed {exc.required} and its account has"
+            f" only {exc.available} left, so nothing was made and nothing was counted. The"
+            " server admins have been told.",
             f"Apiframe account out of credits: needed {exc.required}, available {exc.available}",
         )
     if isinstance(exc, errors.AuthError):

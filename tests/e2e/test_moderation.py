@@ -603,7 +603,7 @@ async def test_out_of_credits_reaches_the_audit_channel_once(
         handle, _ = await flux(standin, prompt)
         final = await handle.wait_original(done, timeout=20)
         told = final.embeds[0]["description"]
-        assert "needed 7 image credits" in told
+        assert "out of image credits: this needed 7 and its account has only 1 left" in told
         assert "only 1 left" in told
         assert "admins have been told" in told
     entry = await wait_audit(standin, "Generation failed: credits")
