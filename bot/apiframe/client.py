@@ -17,7 +17,7 @@ from yarl import URL
 
 from bot import __version__
 from bot.apiframe import errors
-from bot.apiframe.models import CatalogEntry, Job, JobAccepted, Submission
+from bot.apiframe.models import CatalogEntry, Job, JobAccepted, JobPage, Submission
 from bot.apiframe.retry import RetryPolicy, call_with_retry
 
 log = logging.getLogger(__name__)
@@ -232,6 +232,15 @@ class ApiframeClient:
             return _parse(Job, await self._request("GET", f"/v2/jobs/{job_id}"))
 
         return await call_with_retry(op, self.retry, what="get_job")
+
+    async def list_jobs(self, *, limit: int = 100) -> JobPage:
+        """The newest `limit` (1-100) of this key's jobs, in every state: one request that
+        looks at many jobs at once."""
+
+        async def op() -> JobPage:
+            return _parse(JobPage, await self._request("GET", f"/v2/jobs?limit={limit}"))
+
+        return await call_with_retry(op, self.retry, what="list_jobs")
 
     async def me(self) -> dict[str, Any]:
         """Account details; a cheap way to check the key."""

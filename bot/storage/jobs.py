@@ -267,12 +267,15 @@ class JobStore:
         limit: int = 64,
         lease_seconds: float = 120.0,
         exclude: Collection[str] = (),
+        states: Collection[str] = CHECKED,
+        by: datetime | None = None,
     ) -> list[JobRecord]:
-        """Lease unfinished jobs whose check is due and that nobody else holds."""
+        """Lease unfinished jobs (in `states`) whose check is due (by `by`, default now) and
+        that nobody else holds."""
         due = (
-            JobRow.state.in_(list(CHECKED)),
+            JobRow.state.in_(list(CHECKED & set(states))),
             JobRow.next_check_at.is_not(None),
-            JobRow.next_check_at <= now,
+            JobRow.next_check_at <= (by or now),
             or_(JobRow.lease_until.is_(None), JobRow.lease_until < now),
         )
         until = now + timedelta(seconds=lease_seconds)
