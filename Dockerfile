@@ -21,6 +21,8 @@ COPY cogs ./cogs
 RUN pip install -c constraints.txt .
 
 USER flux
+# matplotlib's font cache, built once here rather than at the first usage chart.
+RUN python -c "import matplotlib.font_manager"
 # Relative paths (the SQLite file in .env.example, ./data/flux-bot.db) land on the volume.
 WORKDIR /data
 VOLUME ["/data"]
