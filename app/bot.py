@@ -19,6 +19,7 @@ from bot.config import Settings
 from bot.jobs.presenter import Presenter
 from bot.jobs.service import JobService
 from bot.jobs.webhook import WebhookReceiver
+from bot.logs import for_job
 from bot.metrics import LoopLagMonitor, peak_rss_mb, rest_trace
 from bot.moderation import lookalikes
 from bot.moderation.policy import GuildPolicy, defaults_from
@@ -136,7 +137,8 @@ class FluxBot(commands.Bot):
         job = await self.store.get_by_apiframe_id(remote.id)
         if job is None:
             return
-        await self.driver.apply_webhook(job, remote)
+        # Its own context, so the lines it logs name the job (as the driver's steps do).
+        await asyncio.create_task(self.driver.apply_webhook(job, remote), context=for_job(job))
 
     async def health(self) -> dict[str, Any]:
         """Fit to serve when connected to Discord and the job loop runs."""
