@@ -49,6 +49,12 @@ FAILED = ("failed", "timed_out")
 CAUSES = frozenset(FailureKind)
 # The answers Discord counts towards its ban of 10,000 invalid requests in 10 minutes.
 INVALID = (401, 403, 429)
+# The sample names each family type exports, after its own name.
+SUFFIXES = {
+    "counter": ("_total", "_created"),
+    "histogram": ("_bucket", "_count", "_sum", "_created"),
+    "summary": ("", "_count", "_sum", "_created"),
+}
 
 
 class LoopLagMonitor:
@@ -295,10 +301,13 @@ class Metrics:
         return generate_latest(self.registry)
 
     def family_names(self) -> set[str]:
-        """Every sample name the registry exports (`_total`, `_bucket`... included)."""
-        return {sample.name for family in self.registry.collect() for sample in family.samples} | {
-            family.name for family in self.registry.collect()
-        }
+        """Every sample name the registry exports or will (`_total`, `_bucket`... included),
+        also for labelled families that have no series yet."""
+        names: set[str] = set()
+        for family in self.registry.collect():
+            names.update(family.name + suffix for suffix in SUFFIXES.get(family.type, ("",)))
+            names.update(sample.name for sample in family.samples)
+        return names
 
 
 def rest_trace(metrics: Metrics) -> aiohttp.TraceConfig:
