@@ -18,7 +18,7 @@ from collections.abc import Callable, Coroutine
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot import images
+from bot import images, logs
 from bot.apiframe.client import ApiframeClient
 from bot.apiframe.errors import ApiframeError
 from bot.apiframe.models import Job, JobStatus
@@ -162,7 +162,7 @@ class JobDriver:
         return min(5.0, max(0.05, (next_at - self.clock()).total_seconds()))
 
     def _spawn(self, job: JobRecord, coro: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.create_task(coro, name=f"job-{job.id}")
+        task = asyncio.create_task(coro, name=f"job-{job.id}", context=logs.for_job(job))
         self._busy[job.id] = task
         self._steps.add(task)
 
