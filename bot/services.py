@@ -21,7 +21,9 @@ from bot.jobs.presenter import Presenter
 from bot.jobs.webhook import webhook_url
 from bot.storage.db import Database
 from bot.storage.guilds import GuildStore
+from bot.storage.history import HistoryStore
 from bot.storage.jobs import JobRecord, JobStore
+from bot.storage.members import MemberStore
 from bot.storage.migrations import migrate
 
 log = logging.getLogger(__name__)
@@ -72,6 +74,8 @@ class Services:
     jobs: JobStore
     guilds: GuildStore
     apiframe: ApiframeClient
+    members: MemberStore
+    history: HistoryStore
     prices: Prices = field(default_factory=Prices)  # what a job reserves, per kind
 
     async def load_prices(self) -> Prices:
@@ -116,5 +120,7 @@ async def open_services(settings: Settings) -> Services:
         jobs=JobStore(db),
         guilds=GuildStore(db),
         apiframe=apiframe_client(settings),
+        members=MemberStore(db),
+        history=HistoryStore(db),
         prices=prices_from(settings),
     )
