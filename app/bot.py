@@ -28,7 +28,7 @@ from cogs import _errors as errors
 
 log = logging.getLogger(__name__)
 
-EXTENSIONS = ("cogs.meta", "cogs.flux", "cogs.admin", "cogs.usage")
+EXTENSIONS = ("cogs.meta", "cogs.flux", "cogs.admin", "cogs.usage", "cogs.corner")
 
 
 def configure_discord_endpoints(settings: Settings) -> None:

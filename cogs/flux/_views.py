@@ -4,18 +4,29 @@ database on each click, so they keep working after restarts and in every process
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import discord
 from discord import ui
 
 from bot.apiframe.models import PROMPT_MAX_LENGTH
-from bot.jobs.actions import ACTIONS, RENAMED, Refused, Size, derive, shown_actions
+from bot.jobs.actions import (
+    ACTIONS,
+    RENAMED,
+    Refused,
+    Size,
+    derive,
+    makes_new_generation,
+    shown_actions,
+)
+from bot.jobs.defaults import fill
 from bot.jobs.request import JobRequest
 from bot.jobs.service import CancelOutcome
 from cogs import _errors as errors
 from cogs import audit
 from cogs.flux import _render
+from cogs.flux._defaults import member_defaults
 from cogs.flux._gate import refuse_after_defer, start_job
 
 if TYPE_CHECKING:
@@ -24,6 +35,8 @@ if TYPE_CHECKING:
 
 JOB_ID = r"(?P<job>[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})"
 _ACTION_IDS = "|".join(re.escape(name) for name in [*ACTIONS, *RENAMED])
+# A member's defaults a button's new generation takes (its shape is the image's own).
+FRESH_OPTIONS = ("resolution", "output_format", "quality", "upsample")
 PAN_LABELS = {"pan-left": "Left", "pan-right": "Right", "pan-up": "Up", "pan-down": "Down"}
 
 CANCEL_ANSWERS = {
@@ -80,7 +93,9 @@ async def start_child(
     *,
     source: str,
     request: JobRequest,
+    private: bool,
     prompt: str | None = None,
+    sources: Mapping[str, str] | None = None,
 ) -> None:
     """Start a new job derived from `parent`, owned by whoever clicked (already deferred)."""
     # The same policy as /flux: a button is no way around a limit or a prompt rule.
@@ -89,10 +104,11 @@ async def start_child(
         callback,
         prompt=prompt or parent.prompt,
         request=request,
-        private=parent.private,
+        private=private,
         fallback_channel_id=parent.channel_id,
         source=source,
         parent_job_id=parent.id,
+        sources=sources,
     )
 
 
@@ -111,13 +127,16 @@ class EditPromptModal(errors.Modal, title="Edit the prompt"):
         if not text:
             await interaction.response.send_message("The prompt can't be empty.", ephemeral=True)
             return
-        callback = await interaction.response.defer(thinking=True, ephemeral=self.parent.private)
+        # A private image's children are private; the member's default may make any private.
+        private = self.parent.private or bool((await member_defaults(interaction)).private)
+        callback = await interaction.response.defer(thinking=True, ephemeral=private)
         await start_child(
             interaction,
             callback,
             self.parent,
             source="edit",
             request=self.parent.request.changed(origin=_origin(interaction)),
+            private=private,
             prompt=text,
         )
 
@@ -163,8 +182,10 @@ class JobButton(
         if self.action == "delete":
             await delete_result(interaction, self.job_id)
             return
-        # Acknowledge before touching the database (Discord's 3 s rule).
-        private = _private(interaction)
+        # Only the member's defaults are read before the answer (within a time limit): they
+        # may make it private. The rest waits for the acknowledgement (Discord's 3 s rule).
+        defaults = await member_defaults(interaction)
+        private = _private(interaction) or bool(defaults.private)
         callback = await interaction.response.defer(thinking=True, ephemeral=private)
         parent = await store.get(self.job_id)
         if parent is None:
@@ -177,6 +198,9 @@ class JobButton(
         if image is None:
             await refuse_after_defer(interaction, NO_IMAGE, private)
             return
+        fresh, sources = fill(dict.fromkeys(FRESH_OPTIONS), defaults)
+        if not makes_new_generation(self.action, parent.request):
+            fresh, sources = {}, {}
         try:
             request = derive(
                 self.action,
@@ -185,11 +209,20 @@ class JobButton(
                 size=size,
                 origin=_origin(interaction),
                 default_resolution=interaction.client.settings.default_resolution,
+                fresh=fresh,
             )
         except Refused as refused:
             await refuse_after_defer(interaction, str(refused), private)
             return
-        await start_child(interaction, callback, parent, source=self.action, request=request)
+        await start_child(
+            interaction,
+            callback,
+            parent,
+            source=self.action,
+            request=request,
+            private=private,
+            sources=sources,
+        )
 
 
 async def delete_result(interaction: discord.Interaction[FluxBot], job_id: str) -> None:
