@@ -10,11 +10,22 @@ from discord.app_commands import Choice
 from discord.app_commands import locale_str as _T
 from discord.ext import commands
 
-from bot.jobs.defaults import MemberDefaults, cap, describe
+from bot.jobs.defaults import (
+    PRESET_NAME_MAX,
+    SUFFIX_MAX,
+    MemberDefaults,
+    Preset,
+    PresetRefused,
+    cap,
+    describe,
+    preset_name,
+    suffix_text,
+)
 from bot.jobs.describe import resolution_label
 from bot.jobs.request import DEFAULT_ASPECT_RATIO, DEFAULT_FORMAT, Generate
 from cogs import audit
 from cogs.flux import ASPECT_CHOICES, FORMAT_CHOICES, RESOLUTION_CHOICES
+from cogs.flux._defaults import no_such_preset, preset_choices, preset_summary
 from cogs.i18n import names
 
 if TYPE_CHECKING:
@@ -25,6 +36,22 @@ NOTHING_GIVEN = (
     " `/flux-settings reset` clears them all."
 )
 FOOTER = "An option you type in /flux always wins. Only you see these, only in this server."
+NOTHING_TO_SAVE = (
+    "Nothing to save yet: set some defaults with `/flux-settings set`, or give a `suffix`."
+)
+NO_PRESETS = "You have no presets here yet: `/flux-settings preset save` makes one."
+
+
+def preset_embed(title: str, preset: Preset) -> discord.Embed:
+    embed = discord.Embed(title=title, colour=audit.COLOUR_CHANGE)
+    for label, value in describe(preset.defaults):
+        embed.add_field(name=label, value=value)
+    if preset.suffix:
+        embed.add_field(
+            name="Prompt suffix", value=discord.utils.escape_markdown(preset.suffix), inline=False
+        )
+    embed.set_footer(text=f"Use it with /flux preset:{preset.name}")
+    return embed
 
 
 async def capped_here(
@@ -76,6 +103,10 @@ class MemberSettings(
     group_description=_T("Your own defaults for /flux in this server"),
 ):
     """Every answer is private: these are the member's own."""
+
+    preset = app_commands.Group(
+        name=_T("preset"), description=_T("Your named sets of defaults, with a prompt suffix")
+    )
 
     def __init__(self, bot: FluxBot) -> None:
         self.bot = bot
@@ -149,3 +180,72 @@ class MemberSettings(
             if cleared
             else "You had no defaults here: `/flux` already uses the server's."
         )
+
+    # --- presets ----------------------------------------------------------------------
+
+    @preset.command(name=_T("save"), description=_T("Save your defaults and a suffix as a preset"))
+    @app_commands.rename(**names("name", "suffix"))
+    @app_commands.describe(
+        name=_T("What to call it; the same name replaces that preset"),
+        suffix=_T("Text added to the end of your prompt (optional)"),
+    )
+    async def preset_save(
+        self,
+        interaction: discord.Interaction[FluxBot],
+        name: app_commands.Range[str, 1, PRESET_NAME_MAX],
+        suffix: app_commands.Range[str, 1, SUFFIX_MAX] | None = None,
+    ) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        members, guild_id = self.bot.services.members, interaction.guild_id or 0
+        defaults = await members.defaults(guild_id, interaction.user.id)
+        try:
+            preset = Preset(name=preset_name(name), defaults=defaults, suffix=suffix_text(suffix))
+            if not defaults.chosen() and not preset.suffix:
+                raise PresetRefused(NOTHING_TO_SAVE)
+            replaced = await members.save_preset(guild_id, interaction.user.id, preset)
+        except PresetRefused as refused:
+            await interaction.edit_original_response(content=str(refused))
+            return
+        verb = "replaced" if replaced else "saved"
+        title = f"Preset “{preset.name}” {verb}"
+        await interaction.edit_original_response(embed=preset_embed(title, preset))
+
+    @preset.command(name=_T("list"), description=_T("Your presets in this server"))
+    async def preset_list(self, interaction: discord.Interaction[FluxBot]) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        presets = await self.bot.services.members.presets(
+            interaction.guild_id or 0, interaction.user.id
+        )
+        if not presets:
+            await interaction.edit_original_response(content=NO_PRESETS)
+            return
+        embed = discord.Embed(title="Your presets", colour=audit.COLOUR_CHANGE)
+        embed.description = "\n".join(
+            discord.utils.escape_markdown(preset_summary(p, 300)) for p in presets
+        )
+        embed.set_footer(text="Use one with /flux preset:<name>")
+        await interaction.edit_original_response(embed=embed)
+
+    @preset.command(name=_T("delete"), description=_T("Delete one of your presets"))
+    @app_commands.rename(**names("name"))
+    @app_commands.describe(name=_T("The preset to delete"))
+    async def preset_delete(
+        self,
+        interaction: discord.Interaction[FluxBot],
+        name: app_commands.Range[str, 1, PRESET_NAME_MAX],
+    ) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        deleted = await self.bot.services.members.delete_preset(
+            interaction.guild_id or 0, interaction.user.id, name
+        )
+        await interaction.edit_original_response(
+            content=f"Preset “{discord.utils.escape_markdown(deleted)}” deleted."
+            if deleted
+            else no_such_preset(name)
+        )
+
+    @preset_delete.autocomplete("name")
+    async def _delete_choices(
+        self, interaction: discord.Interaction[FluxBot], current: str
+    ) -> list[Choice[str]]:
+        return await preset_choices(interaction, current)

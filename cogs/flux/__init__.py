@@ -19,7 +19,7 @@ from bot.jobs.describe import resolution_label
 from bot.jobs.request import SEED_MAX, generate
 from bot.text import counted, noun
 from cogs.flux import _render
-from cogs.flux._defaults import member_profile, tell_member
+from cogs.flux._defaults import member_profile, preset_choices, tell_member
 from cogs.flux._edit import EditImages
 from cogs.flux._gate import start_job
 from cogs.flux._presenter import DiscordPresenter
@@ -177,6 +177,12 @@ class Flux(commands.Cog):
                 f"You have {counted(len(held), 'image')} waiting from earlier that I couldn't"
                 " post: use `/flux-inbox` to get them.",
             )
+
+    @flux.autocomplete("preset")
+    async def _presets(
+        self, interaction: discord.Interaction[FluxBot], current: str
+    ) -> list[Choice[str]]:
+        return await preset_choices(interaction, current)
 
     @app_commands.command(
         name=_T("flux-inbox"), description=_T("Get your images that could not be posted earlier")

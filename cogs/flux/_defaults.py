@@ -10,8 +10,9 @@ import logging
 from typing import TYPE_CHECKING
 
 import discord
+from discord.app_commands import Choice
 
-from bot.jobs.defaults import MemberDefaults, Preset
+from bot.jobs.defaults import MemberDefaults, Preset, describe
 from bot.jobs.presenter import DeliveryError, Progress, Stage
 
 if TYPE_CHECKING:
@@ -59,6 +60,39 @@ async def member_defaults(interaction: discord.Interaction[FluxBot]) -> MemberDe
     """The member's defaults in this server (none when they cannot be read in time)."""
     profile = await member_profile(interaction)
     return NO_DEFAULTS[0] if isinstance(profile, str) else profile[0]
+
+
+def preset_summary(preset: Preset, limit: int = 100) -> str:
+    """ "cinema — Aspect 16:9 · Format PNG + “35 mm film”", within `limit` characters."""
+    parts = [f"{label} {value}" for label, value in describe(preset.defaults)]
+    text = " · ".join(parts)
+    if preset.suffix:
+        text = f"{text} + “{preset.suffix}”" if text else f"+ “{preset.suffix}”"
+    line = f"{preset.name} — {text}" if text else preset.name
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+async def preset_choices(
+    interaction: discord.Interaction[FluxBot], current: str
+) -> list[Choice[str]]:
+    """The member's presets here whose name holds what they typed, for autocomplete (which
+    must answer within 3 s, and never with an error message: nothing on failure)."""
+    if interaction.guild_id is None:
+        return []
+    try:
+        async with asyncio.timeout(PROFILE_SECONDS):
+            presets = await interaction.client.services.members.presets(
+                interaction.guild_id, interaction.user.id
+            )
+    except Exception:  # a slow or failing database: no suggestions, not an error
+        log.warning("member %s: presets not read for autocomplete", interaction.user.id)
+        return []
+    typed = current.casefold().strip()
+    return [
+        Choice(name=preset_summary(preset), value=preset.name)
+        for preset in presets
+        if typed in preset.name.casefold()
+    ][:25]
 
 
 async def tell_member(
