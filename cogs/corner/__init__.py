@@ -5,11 +5,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from cogs.corner._history import History, PageButton
 from cogs.corner._settings import MemberSettings
+from cogs.corner._show import ShowButton
 
 if TYPE_CHECKING:
     from app.bot import FluxBot
 
 
 async def setup(bot: FluxBot) -> None:
+    bot.add_dynamic_items(PageButton, ShowButton)
     await bot.add_cog(MemberSettings(bot))
+    await bot.add_cog(History(bot))
