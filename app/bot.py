@@ -22,6 +22,7 @@ from bot.jobs.webhook import WebhookReceiver
 from bot.metrics import LoopLagMonitor, peak_rss_mb
 from bot.moderation import lookalikes
 from bot.moderation.policy import GuildPolicy, defaults_from
+from bot.retention import Retention
 from bot.services import Services, process_owner
 from bot.web import WebServer
 from cogs import _errors as errors
@@ -118,6 +119,7 @@ class FluxBot(commands.Bot):
         self.webhooks.install(self.web.app)
         self.synced = asyncio.Event()
         self.lag = LoopLagMonitor()
+        self.retention = Retention(services.history, settings.history_days)
         self._probed_at = -WRITE_PROBE_SECONDS
         self._database: str | None = None
         self.audit = audit(self)
@@ -171,6 +173,7 @@ class FluxBot(commands.Bot):
         await self.web.start()
         self.lag.start()
         self.driver.start()
+        self.retention.start()
         await self.sync_commands()
 
     async def sync_commands(self) -> None:
@@ -188,6 +191,7 @@ class FluxBot(commands.Bot):
         self.synced.set()
 
     async def close(self) -> None:
+        await self.retention.stop()
         await self.driver.stop()
         await self.webhooks.drain()
         await self.audit.close()

@@ -13,6 +13,7 @@ from bot.jobs.describe import kinds_summary
 from bot.jobs.request import JOB_KINDS
 from bot.moderation.policy import GuildPolicy
 from bot.storage.guilds import MemberTotals
+from bot.storage.history import FORGOTTEN_USER
 from bot.text import counted, noun
 from cogs import audit
 from cogs.admin import _format
@@ -48,7 +49,7 @@ def usage_embed(rows: list[MemberTotals], label: str) -> discord.Embed:
         f"by {counted(len(rows), 'member')}."
     )
     top = "\n".join(
-        f"{i}. <@{r.user_id}>: {counted(r.generations, 'image')},"
+        f"{i}. {_member(r.user_id)}: {counted(r.generations, 'image')},"
         f" {counted(r.credits, 'credit')}" + (f", {r.failures} failed" if r.failures else "")
         for i, r in enumerate(rows[:10], start=1)
     )
@@ -56,6 +57,11 @@ def usage_embed(rows: list[MemberTotals], label: str) -> discord.Embed:
     if kinds := kinds_summary(r.by_kind for r in rows):
         embed.add_field(name="By kind", value=kinds, inline=False)
     return embed
+
+
+def _member(user_id: int) -> str:
+    """A member as a mention; the jobs of members who asked to be forgotten as one line."""
+    return "forgotten members" if user_id == FORGOTTEN_USER else f"<@{user_id}>"
 
 
 def usage_csv(rows: list[MemberTotals], since: datetime, until: datetime) -> discord.File:

@@ -53,6 +53,10 @@ NOT_YOURS_TO_CANCEL = (
 GONE = "I can't find that image's settings any more."
 NO_IMAGE = "I can't find the picture on that message any more."
 NOT_YOURS_PRIVATE = "Only the member who asked for this private image can work on it."
+SCRUBBED = (
+    "I no longer keep this image's prompt (its member asked me to forget it, or it is older"
+    " than this bot keeps history), so its buttons can't make anything from it; `/flux` can."
+)
 NOT_YOURS = (
     "Only the member who asked for this image, or a moderator who can manage messages here, "
     "can delete it."
@@ -174,8 +178,9 @@ class JobButton(
         if self.action == "edit":
             # A modal must be the first answer to the click, and it shows the old prompt.
             parent = await store.get(self.job_id)
-            if parent is None:
-                await interaction.response.send_message(GONE, ephemeral=True)
+            if parent is None or parent.scrubbed:
+                answer = GONE if parent is None else SCRUBBED
+                await interaction.response.send_message(answer, ephemeral=True)
                 return
             await interaction.response.send_modal(EditPromptModal(parent))
             return
@@ -188,8 +193,8 @@ class JobButton(
         private = _private(interaction) or bool(defaults.private)
         callback = await interaction.response.defer(thinking=True, ephemeral=private)
         parent = await store.get(self.job_id)
-        if parent is None:
-            await refuse_after_defer(interaction, GONE, private)
+        if parent is None or parent.scrubbed:
+            await refuse_after_defer(interaction, GONE if parent is None else SCRUBBED, private)
             return
         if parent.private and interaction.user.id != parent.user_id:
             await refuse_after_defer(interaction, NOT_YOURS_PRIVATE, private)
