@@ -106,6 +106,7 @@ class JobRow(Base):
         Index("ix_jobs_guild_user_created", "guild_id", "user_id", "created_at"),
         Index("ix_jobs_guild_created", "guild_id", "created_at"),
         Index("ix_jobs_guild_kind_created", "guild_id", "kind", "created_at"),
+        Index("ix_jobs_guild_user_kind_created", "guild_id", "user_id", "kind", "created_at"),
         Index("ix_jobs_scrubbed_created", "scrubbed", "created_at"),
     )
 

@@ -2,7 +2,9 @@
 jobs whose prompt and images were removed (older than HISTORY_DAYS, or /flux-forget-me).
 
 A member's history is read through `ix_jobs_guild_user_created` (guild, user, created), made
-by 0002; the purge and the forgotten members' clean-up go through `ix_jobs_scrubbed_created`.
+by 0002, and filtered by kind through `ix_jobs_guild_user_kind_created` (without it the kind
+index of 0004 is chosen, which reads every job of that kind in the server); the purge and the
+forgotten members' clean-up go through `ix_jobs_scrubbed_created`.
 
 Revision ID: 0005
 Revises: 0004
@@ -47,9 +49,13 @@ def upgrade() -> None:
     with op.batch_alter_table("jobs") as batch:
         batch.add_column(sa.Column("scrubbed", sa.String(16)))
     op.create_index("ix_jobs_scrubbed_created", "jobs", ["scrubbed", "created_at"])
+    op.create_index(
+        "ix_jobs_guild_user_kind_created", "jobs", ["guild_id", "user_id", "kind", "created_at"]
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("ix_jobs_guild_user_kind_created", table_name="jobs")
     op.drop_index("ix_jobs_scrubbed_created", table_name="jobs")
     with op.batch_alter_table("jobs") as batch:
         batch.drop_column("scrubbed")
