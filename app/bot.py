@@ -23,13 +23,14 @@ from bot.logs import for_job
 from bot.metrics import LoopLagMonitor, peak_rss_mb, rest_trace
 from bot.moderation import lookalikes
 from bot.moderation.policy import GuildPolicy, defaults_from
+from bot.retention import Retention
 from bot.services import Services, process_owner
 from bot.web import WebServer
 from cogs import _errors as errors
 
 log = logging.getLogger(__name__)
 
-EXTENSIONS = ("cogs.meta", "cogs.flux", "cogs.admin", "cogs.usage")
+EXTENSIONS = ("cogs.meta", "cogs.flux", "cogs.admin", "cogs.usage", "cogs.corner")
 
 
 def configure_discord_endpoints(settings: Settings) -> None:
@@ -123,6 +124,7 @@ class FluxBot(commands.Bot):
         self.webhooks.install(self.web.app)
         self.synced = asyncio.Event()
         self.lag = LoopLagMonitor(observe=services.metrics.loop_lag.observe)
+        self.retention = Retention(services.history, settings.history_days)
         self._probed_at = -WRITE_PROBE_SECONDS
         self._database: str | None = None
         self.audit = audit(self)
@@ -178,6 +180,7 @@ class FluxBot(commands.Bot):
         await self.web.start()
         self.lag.start()
         self.driver.start()
+        self.retention.start()
         await self.sync_commands()
 
     async def sync_commands(self) -> None:
@@ -195,6 +198,7 @@ class FluxBot(commands.Bot):
         self.synced.set()
 
     async def close(self) -> None:
+        await self.retention.stop()
         await self.driver.stop()
         await self.webhooks.drain()
         await self.audit.close()

@@ -106,6 +106,8 @@ class Settings(BaseSettings):
     credits_upscale_creative: int = Field(default=3, ge=0)
     credits_upscale_subtle_per_mp: int = Field(default=1, ge=0)
     audit_flush_seconds: float = Field(default=2.0, gt=0, le=60)
+    # Prompts and image links are removed from jobs older than this (the counts stay).
+    history_days: int = Field(default=90, ge=1, le=3650)
 
     @field_validator(
         "discord_token",

@@ -22,7 +22,9 @@ from bot.jobs.webhook import webhook_url
 from bot.metrics import Metrics
 from bot.storage.db import Database
 from bot.storage.guilds import GuildStore
+from bot.storage.history import HistoryStore
 from bot.storage.jobs import JobRecord, JobStore
+from bot.storage.members import MemberStore
 from bot.storage.migrations import migrate
 
 log = logging.getLogger(__name__)
@@ -75,6 +77,8 @@ class Services:
     jobs: JobStore
     guilds: GuildStore
     apiframe: ApiframeClient
+    members: MemberStore
+    history: HistoryStore
     prices: Prices = field(default_factory=Prices)  # what a job reserves, per kind
     metrics: Metrics = field(default_factory=Metrics)  # this process's own /metrics
 
@@ -127,6 +131,8 @@ async def open_services(settings: Settings) -> Services:
         jobs=JobStore(db, events=metrics),
         guilds=GuildStore(db),
         apiframe=apiframe_client(settings, metrics),
+        members=MemberStore(db),
+        history=HistoryStore(db),
         prices=prices_from(settings),
         metrics=metrics,
     )

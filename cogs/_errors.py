@@ -39,6 +39,8 @@ async def report(interaction: discord.Interaction[Any], error: BaseException) ->
         return None
     error_id = uuid.uuid4().hex[:8]
     log.error("%s failed (error id %s)", _where(interaction), error_id, exc_info=original)
+    if interaction.type is discord.InteractionType.autocomplete:
+        return error_id  # its only answer is a list of choices: no message to say sorry in
     await answer(interaction, APOLOGY.format(error_id=error_id))
     return error_id
 

@@ -16,19 +16,37 @@ HELP = (
     "I turn your words into images with **FLUX.2 [max]** by Black Forest Labs.\n\n"
     "**/flux** `prompt` — generate an image. Options: `resolution` (0.5–4 MP), `aspect_ratio`,"
     " `image` + `strength` (a reference picture), `format`, `quality`, `upsample`, `seed`"
-    " (reuse it to reproduce a result) and `private` (only you see it).\n"
-    "Under each image: **Reroll** (new seed), **Vary** (a variation of it), **Upscale**"
-    " (the same picture at 4 MP), **Edit prompt** and **Delete** (yours only).\n"
+    " (reuse it to reproduce a result), `private` (only you see it) and `preset`.\n"
+    "Under each image: **Upscale**, **Vary**, **Zoom Out**, **Make Square**, **Pan**,"
+    " **Reroll** (new seed), **Edit prompt** and **Delete** (yours only).\n"
     "While a job waits in line, **Cancel** drops it; nothing is counted.\n"
+    "**/flux-settings** — your own defaults for the options you leave out, and presets"
+    " (defaults plus a prompt suffix) for `/flux preset:`; per server, only you see them.\n"
+    "**/flux-history** — your images here, newest first; **Show** posts one again for you,"
+    " **Share** posts it in the channel.\n"
     "**/flux-inbox** — your images that couldn't be posted: private ones that finished after"
     " your command expired, or ones Discord refused.\n"
-    "**/flux-usage** — how many images you have used and have left.\n\n"
+    "**/flux-usage** — how many images you have used and have left.\n"
+    "**/flux-forget-me** — delete what I keep about you (below).\n\n"
     "Only finished images count towards any limits; failed attempts are never counted."
 )
-PRIVACY = (
-    "Your prompt and options are stored with the job so buttons keep working and moderators"
-    " can review use. Images are made by Apiframe's service."
-)
+
+
+def privacy(history_days: int) -> str:
+    """What is stored, where, for how long, and how to delete it (within 1024 characters)."""
+    return (
+        "**What**: for each image, your prompt, its options and seed, the Apiframe link to the"
+        " picture, and the ids of you, the server and the channel; your defaults and presets."
+        " **Where**: this bot's own database, run by whoever hosts it; the images are made by"
+        " Apiframe, which keeps them about a day. Moderators see prompts in the audit log"
+        " channel, if the server has one (the server's messages: forgetting leaves them)."
+        f" **How long**: prompts and links for {history_days}"
+        " days, then only the numbers (how many images, what kind, what they cost) for usage"
+        " totals and budgets. **Delete**: `/flux-forget-me` removes your prompts, history,"
+        " defaults and presets everywhere (the numbers stay, so limits stay fair);"
+        " `/flux-settings reset` and `preset delete` remove just those; 🗑️ under an image"
+        " deletes that post."
+    )
 
 
 class Meta(commands.Cog):
@@ -38,7 +56,8 @@ class Meta(commands.Cog):
     @app_commands.command(name=_T("flux-help"), description=_T("How to use the image bot"))
     async def flux_help(self, interaction: discord.Interaction[FluxBot]) -> None:
         embed = discord.Embed(title="FLUX.2 [max] image bot", description=HELP)
-        embed.add_field(name="Privacy", value=PRIVACY, inline=False)
+        privacy_text = privacy(self.bot.settings.history_days)
+        embed.add_field(name="What I keep about you", value=privacy_text, inline=False)
         await interaction.response.send_message(embed=embed, ephemeral=True)
 
 

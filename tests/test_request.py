@@ -252,3 +252,26 @@ def test_every_body_passes_apiframes_own_schema(request_: Upscale | Outpaint) ->
         else ("flux-fill-pro",)
     )
     assert validate_image_body(body.to_wire(), models) == {}
+
+
+def test_a_scrubbed_request_keeps_its_settings_and_nothing_of_the_member() -> None:
+    """What the history purge and forget-me leave of a request: still a valid request of its
+    kind, with its settings and seed, without references, input image or origin."""
+    from bot.jobs.request import REMOVED, Outpaint, Upscale, load_request, scrubbed
+
+    made = Generate(
+        resolution="2MP",
+        aspect_ratio="16:9",
+        references=("https://cdn.discord/a.png",),
+        strength=0.5,
+        seed=4,
+        origin="https://discord.com/channels/1/2/3",
+    )
+    clean = load_request(scrubbed(made.model_dump(mode="json")))
+    assert clean == Generate(resolution="2MP", aspect_ratio="16:9", seed=4)
+    for tool in (
+        Upscale(image="https://cdn.discord/b.png", size=(512, 512), factor=4, seed=5),
+        Outpaint(image="https://cdn.discord/b.png", preset="Make square", seed=6, origin="x"),
+    ):
+        kept = load_request(scrubbed(tool.model_dump(mode="json")))
+        assert kept == tool.changed(image=REMOVED, origin=None)

@@ -8,7 +8,9 @@ Make Square and Pan through Flux Fill's outpaint presets, Reroll and Edit prompt
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from bot.apiframe.models import ASPECT_RATIOS, AspectRatio, FillFormat, OutpaintPreset
 from bot.jobs.request import (
@@ -107,6 +109,12 @@ def fill_format(request: JobRequest) -> FillFormat:
     return "png" if request.output_format == "png" else "jpg"
 
 
+def makes_new_generation(action: str, parent: JobRequest) -> bool:
+    """Whether `action` on a result of `parent` makes a generation with settings of its own
+    (a variation of an upscale or a zoom), rather than keeping the parent's."""
+    return RENAMED.get(action, action) in VARIES and not isinstance(parent, Generate)
+
+
 class Refused(Exception):
     """The action cannot apply to this image; the message is for the member."""
 
@@ -119,8 +127,11 @@ def derive(
     size: Size | None,
     origin: str | None,
     default_resolution: Resolution,
+    fresh: Mapping[str, Any] | None = None,
 ) -> JobRequest:
-    """The request for `action` on the image at `image` (the result of `parent`).
+    """The request for `action` on the image at `image` (the result of `parent`). `fresh`:
+    generation options (the member's defaults) for a generation that does not keep its
+    parent's settings (see `makes_new_generation`).
 
     Raises `Refused` when the action does not apply (e.g. squaring a square)."""
     action = RENAMED.get(action, action)
@@ -152,7 +163,8 @@ def derive(
         if isinstance(parent, Generate):
             return parent.changed(**changes)
         return generate(
-            default_resolution=default_resolution, aspect_ratio=nearest_aspect(size), **changes
+            default_resolution=default_resolution,
+            **{**(fresh or {}), "aspect_ratio": nearest_aspect(size), **changes},
         )
     if action == "reroll":
         return parent.changed(seed=new_seed(), origin=origin)

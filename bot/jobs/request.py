@@ -189,6 +189,18 @@ def to_apiframe(prompt: str, request: JobRequest, *, webhook_url: str | None = N
     return GenerateRequest(prompt=prompt, flux_params=params, **hooks)
 
 
+REMOVED = "removed"  # where a scrubbed request's image URL was
+
+
+def scrubbed(data: dict[str, Any]) -> dict[str, Any]:
+    """A stored request (its JSON) without what points at the member's pictures and messages
+    (references, the input image, the message it came from); its settings and seed stay, for
+    usage reports. On the JSON, unvalidated: the history purge goes through thousands."""
+    if data.get("kind", "generate") == "generate":
+        return {**data, "references": [], "strength": None, "origin": None}
+    return {**data, "image": REMOVED, "origin": None}
+
+
 def generate(*, default_resolution: Resolution, **asked: Any) -> Generate:
     """A generate request from what a member (or the CLI) asked: an option left out (None)
     takes its default; the resolution's comes from the settings (`DEFAULT_RESOLUTION`)."""

@@ -148,6 +148,7 @@ class JobRecord(BaseModel):
     delivery_channel_message_id: int | None
     delivery_note: str | None
     held_reason: HeldReason | None = None
+    scrubbed: str | None = None  # see JobRow.scrubbed
     lease_owner: str | None
     lease_until: datetime | None
 
@@ -373,7 +374,7 @@ class JobStore:
         async with self.db.session() as session:
             rows = await session.scalars(
                 select(JobRow)
-                .where(JobRow.user_id == user_id, JobRow.state == "held")
+                .where(JobRow.user_id == user_id, JobRow.state == "held", JobRow.scrubbed.is_(None))
                 .order_by(JobRow.completed_at)
             )
             return [JobRecord.model_validate(r) for r in rows]

@@ -5,7 +5,17 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, BigInteger, Boolean, DateTime, Index, Integer, String, Text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
@@ -82,6 +92,9 @@ class JobRow(Base):
     delivery_channel_message_id: Mapped[int | None] = mapped_column(BigInteger)
     delivery_note: Mapped[str | None] = mapped_column(Text)
     held_reason: Mapped[str | None] = mapped_column(String(16))
+    # Why the prompt and images were removed: "history" (older than HISTORY_DAYS) or
+    # "forgotten" (/flux-forget-me); None while the member can still see the job.
+    scrubbed: Mapped[str | None] = mapped_column(String(16))
 
     lease_owner: Mapped[str | None] = mapped_column(String(64))
     lease_until: Mapped[datetime | None]
@@ -93,6 +106,8 @@ class JobRow(Base):
         Index("ix_jobs_guild_user_created", "guild_id", "user_id", "created_at"),
         Index("ix_jobs_guild_created", "guild_id", "created_at"),
         Index("ix_jobs_guild_kind_created", "guild_id", "kind", "created_at"),
+        Index("ix_jobs_guild_user_kind_created", "guild_id", "user_id", "kind", "created_at"),
+        Index("ix_jobs_scrubbed_created", "scrubbed", "created_at"),
     )
 
 
@@ -107,3 +122,36 @@ class GuildConfigRow(Base):
     budget_warned: Mapped[str | None] = mapped_column(String(7))  # "2026-11": warned this month
     budget_stopped: Mapped[str | None] = mapped_column(String(7))
     updated_at: Mapped[datetime]
+
+
+class MemberDefaultsRow(Base):
+    """A member's defaults in one guild (a bot.jobs.defaults.MemberDefaults as JSON)."""
+
+    __tablename__ = "member_defaults"
+
+    guild_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    updated_at: Mapped[datetime]
+
+    __table_args__ = (Index("ix_member_defaults_user", "user_id"),)
+
+
+class MemberPresetRow(Base):
+    """One named preset of a member in one guild: defaults plus a prompt suffix."""
+
+    __tablename__ = "member_presets"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    guild_id: Mapped[int] = mapped_column(BigInteger)
+    user_id: Mapped[int] = mapped_column(BigInteger)
+    name: Mapped[str] = mapped_column(String(32))
+    settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    suffix: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+    __table_args__ = (
+        UniqueConstraint("guild_id", "user_id", "name", name="uq_member_presets_name"),
+        Index("ix_member_presets_user", "user_id"),
+    )

@@ -15,6 +15,7 @@ from bot.jobs.describe import kinds_summary
 from bot.jobs.request import JOB_KINDS
 from bot.moderation.policy import GuildPolicy
 from bot.storage.guilds import DayTotals, MemberTotals
+from bot.storage.history import FORGOTTEN_USER
 from bot.text import counted, noun
 from cogs import audit
 from cogs.admin import _format
@@ -50,7 +51,7 @@ def usage_embed(rows: list[MemberTotals], label: str) -> discord.Embed:
         f"by {counted(len(rows), 'member')}."
     )
     top = "\n".join(
-        f"{i}. <@{r.user_id}>: {counted(r.generations, 'image')},"
+        f"{i}. {_member(r.user_id)}: {counted(r.generations, 'image')},"
         f" {counted(r.credits, 'credit')}" + (f", {r.failures} failed" if r.failures else "")
         for i, r in enumerate(rows[:10], start=1)
     )
@@ -58,6 +59,11 @@ def usage_embed(rows: list[MemberTotals], label: str) -> discord.Embed:
     if kinds := kinds_summary(r.by_kind for r in rows):
         embed.add_field(name="By kind", value=kinds, inline=False)
     return embed
+
+
+def _member(user_id: int) -> str:
+    """A member as a mention; the jobs of members who asked to be forgotten as one line."""
+    return "forgotten members" if user_id == FORGOTTEN_USER else f"<@{user_id}>"
 
 
 def usage_csv(rows: list[MemberTotals], since: datetime, until: datetime) -> discord.File:
@@ -84,6 +90,8 @@ async def usage_chart(
     """The chart of the period as an attachment the embed shows (drawn in a worker thread)."""
 
     def name(user_id: int) -> str:
+        if user_id == FORGOTTEN_USER:
+            return "forgotten members"
         member = guild.get_member(user_id) if guild else None
         return member.display_name if member else f"member {user_id}"
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import logging
 from typing import TYPE_CHECKING
 
@@ -15,11 +14,12 @@ from discord.ext import commands
 from bot import images
 from bot.apiframe.errors import ApiframeError, NotFound
 from bot.apiframe.models import PROMPT_MAX_LENGTH, RESOLUTIONS
+from bot.jobs.defaults import PRESET_NAME_MAX, fill, suffix_too_long, with_suffix
 from bot.jobs.describe import resolution_label
-from bot.jobs.presenter import DeliveryError, Progress, Stage
 from bot.jobs.request import SEED_MAX, generate
 from bot.text import counted, noun
 from cogs.flux import _render
+from cogs.flux._defaults import member_profile, preset_choices, tell_member
 from cogs.flux._edit import EditImages
 from cogs.flux._gate import start_job
 from cogs.flux._presenter import DiscordPresenter
@@ -85,6 +85,7 @@ class Flux(commands.Cog):
             "upsample",
             "seed",
             "private",
+            "preset",
         )
     )
     @app_commands.describe(
@@ -101,6 +102,7 @@ class Flux(commands.Cog):
         upsample=_T("Let the model enrich your prompt"),
         seed=_T("Reuse a number to reproduce a result"),
         private=_T("Only you see the progress and the result"),
+        preset=_T("One of your presets (see /flux-settings preset)"),
     )
     @app_commands.choices(
         resolution=RESOLUTION_CHOICES, aspect_ratio=ASPECT_CHOICES, format=FORMAT_CHOICES
@@ -120,28 +122,42 @@ class Flux(commands.Cog):
         quality: app_commands.Range[int, 0, 100] | None = None,
         upsample: bool | None = None,
         seed: app_commands.Range[int, 0, SEED_MAX] | None = None,
-        private: bool = False,
+        private: bool | None = None,
+        preset: app_commands.Range[str, 1, PRESET_NAME_MAX] | None = None,
     ) -> None:
         permissions = interaction.app_permissions if interaction.guild_id else None
         # In the order given; all go to FLUX.2's input_images, the first also to image_prompt.
         references = [a for a in (image, image2, image3, image4) if a is not None]
         refusal = check_options(prompt, references, strength, permissions)
-        if refusal:
-            await interaction.response.send_message(refusal, ephemeral=True)
+        # Read before answering: a default or a preset may make the answer private.
+        profile = refusal or await member_profile(interaction, preset)
+        if isinstance(profile, str):
+            await interaction.response.send_message(profile, ephemeral=True)
             return
-        # Acknowledge before any I/O: Discord drops interactions not answered within 3 s.
+        defaults, chosen = profile
+        prompt = with_suffix(prompt, chosen)
+        if too_long := suffix_too_long(prompt):
+            await interaction.response.send_message(too_long, ephemeral=True)
+            return
+        typed = {
+            "resolution": resolution.value if resolution else None,
+            "aspect_ratio": aspect_ratio.value if aspect_ratio else None,
+            "output_format": format.value if format else None,
+            "quality": quality,
+            "upsample": upsample,
+            "private": private,
+        }
+        options, sources = fill(typed, defaults, chosen)
+        private = bool(options.pop("private", False))
+        # Acknowledge before any other I/O: Discord drops interactions not answered in 3 s.
         callback = await interaction.response.defer(thinking=True, ephemeral=private)
 
         request = generate(
             default_resolution=self.bot.settings.default_resolution,
-            resolution=resolution.value if resolution else None,
-            aspect_ratio=aspect_ratio.value if aspect_ratio else None,
             references=[a.url for a in references] or None,
             strength=strength,
-            output_format=format.value if format else None,
-            quality=quality,
-            upsample=upsample,
             seed=seed,
+            **options,
         )
         job = await start_job(
             interaction,
@@ -150,22 +166,23 @@ class Flux(commands.Cog):
             request=request,
             private=private,
             check_input=(lambda: check_references(references)) if references else None,
+            sources=sources,
         )
         held = await self.bot.store.held_for(interaction.user.id)
         if held:
             log.debug("member %s has %d held results", interaction.user.id, len(held))
-            if job is not None and not private:
-                # Discord turns a follow-up right after a defer into the (public) "thinking…"
-                # message itself: give that its first progress first.
-                with contextlib.suppress(DeliveryError):
-                    await DiscordPresenter(self.bot).show_progress(
-                        job, Progress(stage=Stage.WAITING)
-                    )
-            await interaction.followup.send(
+            await tell_member(
+                interaction,
+                job,
                 f"You have {counted(len(held), 'image')} waiting from earlier that I couldn't"
                 " post: use `/flux-inbox` to get them.",
-                ephemeral=True,
             )
+
+    @flux.autocomplete("preset")
+    async def _presets(
+        self, interaction: discord.Interaction[FluxBot], current: str
+    ) -> list[Choice[str]]:
+        return await preset_choices(interaction, current)
 
     @app_commands.command(
         name=_T("flux-inbox"), description=_T("Get your images that could not be posted earlier")

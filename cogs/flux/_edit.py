@@ -16,8 +16,10 @@ from discord.app_commands import locale_str as _T
 
 from bot.apiframe.models import MAX_INPUT_IMAGES, PROMPT_MAX_LENGTH
 from bot.jobs.actions import nearest_aspect
+from bot.jobs.defaults import fill
 from bot.jobs.request import generate, round_strength
 from cogs import _errors as errors
+from cogs.flux._defaults import member_defaults
 from cogs.flux._gate import start_job
 from cogs.flux._references import check_options, check_references
 
@@ -103,22 +105,29 @@ class EditImagesModal(errors.Modal, title="Edit with FLUX"):
         if refusal:
             await interaction.response.send_message(refusal, ephemeral=True)
             return
-        callback = await interaction.response.defer(thinking=True)
+        defaults = await member_defaults(interaction)
+        # The first image's shape is this edit's own choice, over a default aspect ratio.
+        typed = dict.fromkeys(("resolution", "output_format", "quality", "upsample", "private"))
+        typed["aspect_ratio"] = nearest_aspect(self.found[0].size)
+        options, sources = fill(typed, defaults)
+        private = bool(options.pop("private", False))
+        callback = await interaction.response.defer(thinking=True, ephemeral=private)
         request = generate(
             default_resolution=interaction.client.settings.default_resolution,
-            aspect_ratio=nearest_aspect(self.found[0].size),
             references=[image.url for image in self.found],
             strength=strength,
             origin=self.message.jump_url,
+            **options,
         )
         await start_job(
             interaction,
             callback,
             prompt=text,
             request=request,
-            private=False,
+            private=private,
             source="edit-message",
             check_input=(lambda: check_references(attachments)) if attachments else None,
+            sources=sources,
         )
 
 

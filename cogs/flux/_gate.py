@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import discord
 
 from bot.jobs.cost import estimate
+from bot.jobs.defaults import cap
 from bot.jobs.request import Generate, JobRequest
 from bot.moderation.gate import Refusal, Request, check_policy, limits_for
 from bot.moderation.policy import Check
 from bot.storage.jobs import JobRecord
 from cogs import audit, budget
 from cogs.flux._context import job_context
+from cogs.flux._defaults import tell_member
 
 if TYPE_CHECKING:
     from app.bot import FluxBot
@@ -87,6 +89,7 @@ async def start_job(
     private: bool,
     fallback_channel_id: int = 0,
     check_input: Callable[[], Awaitable[str | None]] | None = None,
+    sources: Mapping[str, str] | None = None,
     **extra: Any,
 ) -> JobRecord | None:
     """Check the policy, reserve the member's quota and the guild's budget, and write the job;
@@ -94,7 +97,10 @@ async def start_job(
 
     `check_input` (e.g. fetching and checking a reference image) runs once the policy and the
     member's usage allow the job, and before anything is reserved; a message it returns is the
-    member's refusal."""
+    member's refusal.
+
+    `sources` names the options that came from the member's defaults or a preset: the
+    server's limits cap those (the member is told) where they would refuse a typed one."""
     bot = interaction.client
     context = job_context(
         interaction, callback, private=private, fallback_channel_id=fallback_channel_id
@@ -102,6 +108,13 @@ async def start_job(
     policy = await bot.guild_policy(interaction.guild_id)
     asked = request_for(interaction, prompt, request, channel_id=context["channel_id"])
     tier = policy.tier_for(asked.role_ids)
+    notes: list[str] = []
+    if sources and isinstance(request, Generate):
+        largest = tier.max_resolution or policy.max_resolution
+        request, notes = cap(
+            request, sources, largest=largest, upsampling_allowed=policy.upsampling_allowed
+        )
+        asked = request_for(interaction, prompt, request, channel_id=context["channel_id"])
     result: JobRecord | Refusal | None
     if policy.blocked_patterns:
         # A guild's regular expressions may take up to a few hundred ms: not on the loop.
@@ -123,6 +136,8 @@ async def start_job(
             prompt=prompt, request=request, limits=limits, **extra, **context
         )
     if isinstance(result, JobRecord):
+        if notes:
+            await tell_member(interaction, result, " ".join(notes))
         return result
     await bot.audit.record(
         interaction.guild_id,

@@ -4,18 +4,29 @@ database on each click, so they keep working after restarts and in every process
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import discord
 from discord import ui
 
 from bot.apiframe.models import PROMPT_MAX_LENGTH
-from bot.jobs.actions import ACTIONS, RENAMED, Refused, Size, derive, shown_actions
+from bot.jobs.actions import (
+    ACTIONS,
+    RENAMED,
+    Refused,
+    Size,
+    derive,
+    makes_new_generation,
+    shown_actions,
+)
+from bot.jobs.defaults import fill
 from bot.jobs.request import JobRequest
 from bot.jobs.service import CancelOutcome
 from cogs import _errors as errors
 from cogs import audit
 from cogs.flux import _render
+from cogs.flux._defaults import member_defaults
 from cogs.flux._gate import refuse_after_defer, start_job
 
 if TYPE_CHECKING:
@@ -24,6 +35,8 @@ if TYPE_CHECKING:
 
 JOB_ID = r"(?P<job>[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})"
 _ACTION_IDS = "|".join(re.escape(name) for name in [*ACTIONS, *RENAMED])
+# A member's defaults a button's new generation takes (its shape is the image's own).
+FRESH_OPTIONS = ("resolution", "output_format", "quality", "upsample")
 PAN_LABELS = {"pan-left": "Left", "pan-right": "Right", "pan-up": "Up", "pan-down": "Down"}
 
 CANCEL_ANSWERS = {
@@ -40,6 +53,10 @@ NOT_YOURS_TO_CANCEL = (
 GONE = "I can't find that image's settings any more."
 NO_IMAGE = "I can't find the picture on that message any more."
 NOT_YOURS_PRIVATE = "Only the member who asked for this private image can work on it."
+SCRUBBED = (
+    "I no longer keep this image's prompt (its member asked me to forget it, or it is older"
+    " than this bot keeps history), so its buttons can't make anything from it; `/flux` can."
+)
 NOT_YOURS = (
     "Only the member who asked for this image, or a moderator who can manage messages here, "
     "can delete it."
@@ -80,7 +97,9 @@ async def start_child(
     *,
     source: str,
     request: JobRequest,
+    private: bool,
     prompt: str | None = None,
+    sources: Mapping[str, str] | None = None,
 ) -> None:
     """Start a new job derived from `parent`, owned by whoever clicked (already deferred)."""
     # The same policy as /flux: a button is no way around a limit or a prompt rule.
@@ -89,10 +108,11 @@ async def start_child(
         callback,
         prompt=prompt or parent.prompt,
         request=request,
-        private=parent.private,
+        private=private,
         fallback_channel_id=parent.channel_id,
         source=source,
         parent_job_id=parent.id,
+        sources=sources,
     )
 
 
@@ -111,13 +131,16 @@ class EditPromptModal(errors.Modal, title="Edit the prompt"):
         if not text:
             await interaction.response.send_message("The prompt can't be empty.", ephemeral=True)
             return
-        callback = await interaction.response.defer(thinking=True, ephemeral=self.parent.private)
+        # A private image's children are private; the member's default may make any private.
+        private = self.parent.private or bool((await member_defaults(interaction)).private)
+        callback = await interaction.response.defer(thinking=True, ephemeral=private)
         await start_child(
             interaction,
             callback,
             self.parent,
             source="edit",
             request=self.parent.request.changed(origin=_origin(interaction)),
+            private=private,
             prompt=text,
         )
 
@@ -155,20 +178,23 @@ class JobButton(
         if self.action == "edit":
             # A modal must be the first answer to the click, and it shows the old prompt.
             parent = await store.get(self.job_id)
-            if parent is None:
-                await interaction.response.send_message(GONE, ephemeral=True)
+            if parent is None or parent.scrubbed:
+                answer = GONE if parent is None else SCRUBBED
+                await interaction.response.send_message(answer, ephemeral=True)
                 return
             await interaction.response.send_modal(EditPromptModal(parent))
             return
         if self.action == "delete":
             await delete_result(interaction, self.job_id)
             return
-        # Acknowledge before touching the database (Discord's 3 s rule).
-        private = _private(interaction)
+        # Only the member's defaults are read before the answer (within a time limit): they
+        # may make it private. The rest waits for the acknowledgement (Discord's 3 s rule).
+        defaults = await member_defaults(interaction)
+        private = _private(interaction) or bool(defaults.private)
         callback = await interaction.response.defer(thinking=True, ephemeral=private)
         parent = await store.get(self.job_id)
-        if parent is None:
-            await refuse_after_defer(interaction, GONE, private)
+        if parent is None or parent.scrubbed:
+            await refuse_after_defer(interaction, GONE if parent is None else SCRUBBED, private)
             return
         if parent.private and interaction.user.id != parent.user_id:
             await refuse_after_defer(interaction, NOT_YOURS_PRIVATE, private)
@@ -177,6 +203,9 @@ class JobButton(
         if image is None:
             await refuse_after_defer(interaction, NO_IMAGE, private)
             return
+        fresh, sources = fill(dict.fromkeys(FRESH_OPTIONS), defaults)
+        if not makes_new_generation(self.action, parent.request):
+            fresh, sources = {}, {}
         try:
             request = derive(
                 self.action,
@@ -185,11 +214,20 @@ class JobButton(
                 size=size,
                 origin=_origin(interaction),
                 default_resolution=interaction.client.settings.default_resolution,
+                fresh=fresh,
             )
         except Refused as refused:
             await refuse_after_defer(interaction, str(refused), private)
             return
-        await start_child(interaction, callback, parent, source=self.action, request=request)
+        await start_child(
+            interaction,
+            callback,
+            parent,
+            source=self.action,
+            request=request,
+            private=private,
+            sources=sources,
+        )
 
 
 async def delete_result(interaction: discord.Interaction[FluxBot], job_id: str) -> None:

@@ -266,8 +266,42 @@ class LocalDiscord:
     ) -> InteractionHandle:
         """A member runs `/command` with options (attachments: from `upload`)."""
         member = self.members[user] if isinstance(user, str) else user
-        definition = self.commands[command]
         payload, state = self._base(2, member, channel or self.general, created_ago=created_ago)
+        payload["data"] = self._command_data(command, options, attachments, subcommand)
+        return await self._send(payload, state)
+
+    async def autocomplete(
+        self,
+        command: str,
+        focused: str,
+        typed: str,
+        *,
+        user: User | str = "alice",
+        channel: Channel | None = None,
+        options: dict[str, Any] | None = None,
+        subcommand: str | None = None,
+    ) -> InteractionHandle:
+        """A member types `typed` into the option `focused` of `/command` (which must declare
+        autocomplete): Discord asks the bot for choices (interaction type 4, with the options
+        filled in so far and the focused one marked); its answer is `handle.state.choices`."""
+        member = self.members[user] if isinstance(user, str) else user
+        data = self._command_data(command, options, None, subcommand, focused=(focused, typed))
+        payload, state = self._base(4, member, channel or self.general)
+        payload["data"] = data
+        return await self._send(payload, state)
+
+    def _command_data(
+        self,
+        command: str,
+        options: dict[str, Any] | None,
+        attachments: dict[str, dict[str, Any]] | None,
+        subcommand: str | None,
+        *,
+        focused: tuple[str, str] | None = None,
+    ) -> dict[str, Any]:
+        """The `data` of a slash command interaction, as Discord builds it from the synced
+        definition."""
+        definition = self.commands[command]
         resolved: dict[str, Any] = {}
         opts: list[dict[str, Any]] = []
         declared = {o["name"]: o for o in definition.get("options", [])}
@@ -281,6 +315,13 @@ class LocalDiscord:
         for name, attachment in (attachments or {}).items():
             opts.append({"name": name, "type": 11, "value": attachment["id"]})
             resolved.setdefault("attachments", {})[attachment["id"]] = attachment
+        if focused is not None:
+            name, typed = focused
+            if not declared.get(name, {}).get("autocomplete"):
+                raise AssertionError(f"option {name!r} of /{command} has no autocomplete")
+            # Discord sends what was typed so far as a string, whatever the option's type.
+            opts.append({"name": name, "type": declared[name]["type"], "value": typed,
+                         "focused": True})  # fmt: skip
         if len(path) == 2:
             opts = [
                 {
@@ -291,7 +332,7 @@ class LocalDiscord:
             ]
         elif path:
             opts = [{"name": path[0], "type": 1, "options": opts}]
-        payload["data"] = {
+        return {
             "id": definition["id"],
             "name": command,
             "type": 1,
@@ -299,7 +340,6 @@ class LocalDiscord:
             **({"guild_id": definition["guild_id"]} if "guild_id" in definition else {}),
             **({"resolved": resolved} if resolved else {}),
         }
-        return await self._send(payload, state)
 
     def _resolve(self, value: Any, resolved: dict[str, Any]) -> Any:
         """A member, role or channel option as Discord sends it: its id, described in
@@ -430,7 +470,7 @@ class LocalDiscord:
 
         def who(interaction_id: int) -> str:
             state = states[interaction_id]
-            kind = {2: "command", 3: "component", 5: "modal submit"}[state.type]
+            kind = {2: "command", 3: "component", 4: "autocomplete", 5: "modal submit"}[state.type]
             expired = ", token expired" if time.monotonic() > state.expires else ""
             private = ", ephemeral" if state.ephemeral else ""
             return (

@@ -94,6 +94,21 @@ def check_modal(data: dict[str, Any]) -> list[str]:
     return problems
 
 
+def check_choices(choices: Any) -> list[str]:
+    """Problems with an autocomplete answer's choices: at most 25, each named in 1-100
+    characters, with a value (a string value of at most 100 characters)."""
+    if not isinstance(choices, list):
+        return ["choices must be a list"]
+    problems = [f"{len(choices)} choices (max 25)"] if len(choices) > 25 else []
+    for choice in choices:
+        name, value = choice.get("name") or "", choice.get("value")
+        if not 1 <= len(name) <= 100:
+            problems.append(f"choice name of {len(name)} characters (1-100)")
+        if value is None or (isinstance(value, str) and not 1 <= len(value) <= 100):
+            problems.append(f"choice {name!r}: value must be 1-100 characters")
+    return problems
+
+
 def check_command(command: dict[str, Any]) -> list[str]:
     """Problems with one application command definition."""
     problems: list[str] = []
@@ -146,6 +161,10 @@ def _check_options(where: str, options: list[dict[str, Any]], depth: int) -> lis
         else:
             optional_seen = True
         choices = option.get("choices") or []
+        if option.get("autocomplete") and choices:
+            problems.append(f"{path}: autocomplete and choices cannot be used together")
+        if option.get("autocomplete") and kind not in (3, 4, 10):
+            problems.append(f"{path}: only string, integer and number options autocomplete")
         if len(choices) > 25:
             problems.append(f"{path}: {len(choices)} choices (max 25)")
         for choice in choices:

@@ -578,7 +578,8 @@ class StandInServer:
             return error(400, 40060, "Interaction has already been acknowledged.")
         kind = payload.get("type")
         data = payload.get("data") or {}
-        allowed = {2: {4, 5, 9}, 3: {4, 5, 6, 7, 9}, 5: {4, 5, 6, 7}}[interaction.type]
+        # An autocomplete (type 4) is answered with choices (type 8), and only with them.
+        allowed = {2: {4, 5, 9}, 3: {4, 5, 6, 7, 9}, 4: {8}, 5: {4, 5, 6, 7}}[interaction.type]
         if kind not in allowed:
             self.violate(
                 "50035", f"callback type {kind} not allowed for interaction type {interaction.type}"
@@ -588,6 +589,11 @@ class StandInServer:
             problems = rules.check_modal(data)
             if problems:
                 self.violate("50035", f"modal: {'; '.join(problems)}")
+                return error(400, 50035, "Invalid Form Body")
+        elif kind == 8:
+            problems = rules.check_choices(data.get("choices"))
+            if problems:
+                self.violate("50035", f"autocomplete: {'; '.join(problems)}")
                 return error(400, 50035, "Invalid Form Body")
         elif kind in (4, 7):
             where = f"callback type {kind}"
@@ -636,6 +642,8 @@ class StandInServer:
                 self._apply_edit(source, data, files)
         elif kind == 9:
             interaction.modal = data
+        elif kind == 8:
+            interaction.choices = list(data.get("choices") or [])
         await self.notify()
         response: dict[str, Any] = {
             "interaction": {
@@ -729,6 +737,9 @@ class StandInServer:
             return interaction
         if not interaction.acked:
             self.violate("10015", f"follow-up before interaction {interaction.id} was acknowledged")
+            return error(404, 10015, "Unknown Webhook")
+        if interaction.type == 4:
+            self.violate("10015", f"follow-up to autocomplete {interaction.id}: it has no messages")
             return error(404, 10015, "Unknown Webhook")
         payload, files = await self._body(request)
         self._check_spec(request, payload)

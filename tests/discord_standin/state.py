@@ -304,6 +304,7 @@ class Interaction:
     source_id: int | None = None  # a component's message: its "@original" after type 6 or 7
     ephemeral: bool = False
     modal: dict[str, Any] | None = None
+    choices: list[dict[str, Any]] | None = None  # an autocomplete's answer
     followups: list[int] = field(default_factory=list)
 
 

@@ -414,26 +414,29 @@ async def test_simultaneous_commands_never_exceed_the_quota(
 async def test_budget_warning_then_stop(
     bot_runner: RunningBot, discord_standin: LocalDiscord, apiframe: ApiframeSandbox, staff: Any
 ) -> None:
-    """1 MP costs 7 credits: with a budget of 20 and a warning at 50 %, the second image warns
-    and the third is refused (it would pass 100 %), which the audit channel hears once."""
+    """1 MP costs 7 credits: with a budget of 21 and a warning at 50 %, the second image warns,
+    the third uses the budget up and the next is refused, which the audit channel hears once.
+    (Each announcement counts what is spent and reserved when it runs: a budget of 20 would
+    be used up, not warned of, at 14, as 6 credits make no image.)"""
     await bot_runner.start()
     standin = discord_standin
     await admin(standin, "audit-channel", channel=standin.art)
-    await admin(standin, "budget", credits=20, warn_percent=50)
+    await admin(standin, "budget", credits=21, warn_percent=50)
     await generated(standin, resolution="1MP")
     await generated(standin, resolution="1MP", user="bob")
-    warning = await wait_audit(standin, "Monthly budget 70 % used")
-    assert "14 of 20 credits" in warning["description"]
+    warning = await wait_audit(standin, "Monthly budget 66 % used")
+    assert "14 of 21 credits" in warning["description"]
+    await generated(standin, resolution="1MP")
+    stop = await wait_audit(standin, "budget used up")
+    assert stop["title"].startswith("Monthly budget used up")
     text = await refused(standin, resolution="1MP")
     assert "budget" in text
     assert RELATIVE_TIME.search(text)
-    stop = await wait_audit(standin, "budget used up")
-    assert stop["title"].startswith("Monthly budget used up")
     await refused(standin, resolution="0.5MP", user="bob")
     await asyncio.sleep(0.5)
     titles = [e["title"] for e in audit_embeds(standin)]
     assert sum("used up" in t for t in titles) == 1
-    assert sum("70 % used" in t for t in titles) == 1
+    assert sum("66 % used" in t for t in titles) == 1
 
 
 async def test_a_job_too_big_for_what_is_left_is_no_budget_stop(

@@ -34,7 +34,7 @@ from tests.factories import create
 from tests.storage.conftest import DatabaseFactory
 
 TOKEN = "interaction-token-secret-value"
-HEAD = "0004"  # the newest migration
+HEAD = "0005"  # the newest migration
 # Imports first, then waits for "go" so that both processes migrate at the same moment.
 MIGRATE_SCRIPT = """
 import asyncio, sys

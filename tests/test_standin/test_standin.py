@@ -291,6 +291,44 @@ async def test_component_original_is_the_clicked_message(
     assert not standin.violations
 
 
+async def test_autocomplete_is_answered_with_choices_only(
+    http: aiohttp.ClientSession, standin: LocalDiscord
+) -> None:
+    """Typing into an autocomplete option is interaction type 4 with the option focused; its
+    one answer is type 8 with at most 25 choices; it has no message to follow up on."""
+    option = {"name": "style", "description": "d", "type": 3, "autocomplete": True}
+    standin.server.guild_commands[standin.guild.id].append(
+        {**COMMAND, "name": "draw", "id": "2", "options": [option]}
+    )
+    sent: list[dict[str, Any]] = []
+
+    async def capture(event: str, data: dict[str, Any]) -> None:
+        sent.append(data)
+
+    standin.server.dispatch = capture  # type: ignore[method-assign]
+    with pytest.raises(AssertionError, match="no autocomplete"):
+        await standin.autocomplete("ping", "nothing", "x")
+    handle = await standin.autocomplete("draw", "style", "ci")
+    assert sent[-1]["type"] == 4
+    assert sent[-1]["data"]["options"] == [
+        {"name": "style", "type": 3, "value": "ci", "focused": True}
+    ]
+    status, _ = await callback(http, standin, handle, {"type": 4, "data": {"content": "hi"}})
+    assert status == 400
+    too_many = [{"name": str(i), "value": str(i)} for i in range(26)]
+    status, _ = await callback(http, standin, handle, {"type": 8, "data": {"choices": too_many}})
+    assert status == 400
+    choices = [{"name": "cinema — 16:9", "value": "cinema"}]
+    status, _ = await callback(http, standin, handle, {"type": 8, "data": {"choices": choices}})
+    assert status == 200
+    assert handle.state.choices == choices
+    followup = f"{standin.api_base}/webhooks/{standin.server.application_id}/{handle.state.token}"
+    async with http.post(followup, json={"content": "late"}) as response:
+        assert response.status == 404
+    assert codes(standin) == ["50035", "openapi", "50035", "10015"]  # the spec caps 25 too
+    assert standin.pending() == []
+
+
 async def test_modal_limits(http: aiohttp.ClientSession, standin: LocalDiscord) -> None:
     """A modal title over 45 characters is refused."""
     handle = await interaction(standin)
@@ -370,6 +408,21 @@ async def test_modal_limits(http: aiohttp.ClientSession, standin: LocalDiscord) 
             "26 choices",
         ),
         ({**COMMAND, "options": [{"name": "o", "description": "d", "type": 99}]}, "option type"),
+        (
+            {
+                **COMMAND,
+                "options": [
+                    {
+                        "name": "o",
+                        "description": "d",
+                        "type": 3,
+                        "autocomplete": True,
+                        "choices": [{"name": "a", "value": "a"}],
+                    }
+                ],
+            },
+            "autocomplete and choices",
+        ),
     ],
 )
 async def test_invalid_command_sync_is_refused(
