@@ -18,9 +18,9 @@ from dataclasses import dataclass
 DEFAULT_EXPECTED_SECONDS = 20.0  # Apiframe's advertised average for FLUX.2 [max]
 MIN_INTERVAL = 0.3
 MAX_INTERVAL = 5.0
-OVERDUE_INTERVAL = 0.25  # between looks once a job is past its expected finish
+OVERDUE_INTERVAL = 0.2  # between looks once a job is past its expected finish
 PROBE_INTERVAL = 8.0  # the longest wait between looks at a job that reports progress
-FINISH_LAG = 0.1  # how long after the expected finish the look that should find it comes
+FINISH_LAG = 0.05  # how long after the expected finish the look that should find it comes
 WEBHOOK_SAFETY_DELAY = 30.0  # after the expected finish, poll once in case a webhook was lost
 
 
