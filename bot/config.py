@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from pathlib import Path
 from typing import Annotated, Literal
@@ -65,6 +66,9 @@ class Settings(BaseSettings):
     apiframe_base_url: str = "https://api.apiframe.ai"
     apiframe_timeout: float = Field(default=30.0, gt=0, le=300)
     apiframe_max_download_mb: int = Field(default=50, ge=1, le=500)
+    # Networks downloads may reach although they are not public (a sandbox elsewhere on the
+    # LAN); the hosts of APIFRAME_BASE_URL and DISCORD_API_BASE_URL need no entry.
+    download_allow_networks: Annotated[list[str], NoDecode] = Field(default_factory=list)
     database_url: str = DEFAULT_DATABASE_URL
     discord_api_base_url: str | None = None
     discord_gateway_url: str | None = None
@@ -169,6 +173,24 @@ class Settings(BaseSettings):
     @classmethod
     def _guild_ids(cls, value: object) -> object:
         return _split_ids(value)
+
+    @field_validator("download_allow_networks", mode="before")
+    @classmethod
+    def _networks(cls, value: object) -> object:
+        return _split_ids(value)
+
+    @field_validator("download_allow_networks")
+    @classmethod
+    def _valid_networks(cls, value: list[str]) -> list[str]:
+        for network in value:
+            try:
+                ipaddress.ip_network(network, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"{network!r} is not an address or a network; give them as 127.0.0.1,"
+                    " 10.0.0.0/8 or ::1, separated by commas"
+                ) from None
+        return value
 
     @field_validator("log_level", mode="before")
     @classmethod

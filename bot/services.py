@@ -11,10 +11,13 @@ import socket
 import uuid
 from dataclasses import dataclass, field
 
+import aiohttp
+
 from bot import images
-from bot.apiframe.client import ApiframeClient
+from bot.apiframe.client import USER_AGENT, ApiframeClient
 from bot.apiframe.errors import ApiframeError
 from bot.config import Settings
+from bot.downloads import Downloader, DownloadError, DownloadPolicy
 from bot.jobs.cost import Prices, prices_from
 from bot.jobs.driver import DriverConfig, JobDriver
 from bot.jobs.presenter import Presenter
@@ -36,13 +39,31 @@ def process_owner(hostname: str | None = None) -> str:
     return f"{host}-{uuid.uuid4().hex[:8]}"
 
 
-def apiframe_client(settings: Settings) -> ApiframeClient:
-    """A client for the configured Apiframe (key, base URL, timeout, download cap)."""
+REFERENCE_TIMEOUT = aiohttp.ClientTimeout(total=30, sock_connect=10)
+
+
+def download_policy(settings: Settings) -> DownloadPolicy:
+    """Public addresses, the configured base URLs' own hosts (a sandbox, a Discord stand-in)
+    and DOWNLOAD_ALLOW_NETWORKS: what result and reference downloads may reach."""
+    return DownloadPolicy.build(
+        [settings.apiframe_base_url, settings.discord_api_base_url],
+        settings.download_allow_networks,
+    )
+
+
+def downloader(settings: Settings) -> Downloader:
+    return Downloader(download_policy(settings), headers={"User-Agent": USER_AGENT})
+
+
+def apiframe_client(settings: Settings, downloads: Downloader | None = None) -> ApiframeClient:
+    """A client for the configured Apiframe (key, base URL, timeout, download cap, download
+    policy); closing it closes `downloads`."""
     return ApiframeClient(
         settings.secret("apiframe_api_key"),
         settings.apiframe_base_url,
         timeout=settings.apiframe_timeout,
         max_download_bytes=settings.apiframe_max_download_mb * 2**20,
+        downloader=downloads or downloader(settings),
     )
 
 
@@ -72,6 +93,7 @@ class Services:
     jobs: JobStore
     guilds: GuildStore
     apiframe: ApiframeClient
+    downloads: Downloader
     prices: Prices = field(default_factory=Prices)  # what a job reserves, per kind
 
     async def load_prices(self) -> Prices:
@@ -101,8 +123,16 @@ class Services:
         downloaded = await self.apiframe.download(job.result_urls[0])
         return await images.fit_async(downloaded.data, limit)
 
+    async def fetch_reference(self, url: str, max_bytes: int) -> bytes:
+        """A member's reference image from Discord's CDN, under the same address policy as
+        results. Raises `DownloadError`, or aiohttp's errors for a network failure."""
+        fetched = await self.downloads.get(url, cap=max_bytes, timeouts=REFERENCE_TIMEOUT)
+        if fetched.status != 200:
+            raise DownloadError(f"Discord's CDN answered {fetched.status}")
+        return fetched.data
+
     async def close(self) -> None:
-        await self.apiframe.close()
+        await self.apiframe.close()  # and the downloads with it
         await self.db.dispose()
 
 
@@ -110,11 +140,13 @@ async def open_services(settings: Settings) -> Services:
     """Migrate the database, then open it and the Apiframe client."""
     await migrate(settings.database_url)
     db = Database(settings.database_url)
+    downloads = downloader(settings)
     return Services(
         settings=settings,
         db=db,
         jobs=JobStore(db),
         guilds=GuildStore(db),
-        apiframe=apiframe_client(settings),
+        apiframe=apiframe_client(settings, downloads),
+        downloads=downloads,
         prices=prices_from(settings),
     )

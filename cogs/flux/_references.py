@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import logging
+from collections.abc import Awaitable, Callable, Sequence
 
+import aiohttp
 import discord
 
 from bot import images
 from bot.apiframe.models import PROMPT_MAX_LENGTH
+from bot.downloads import DownloadError, DownloadRefused
 
 
 def check_options(
@@ -52,12 +55,21 @@ def check_options(
     return None
 
 
-async def check_references(references: Sequence[discord.Attachment]) -> str | None:
-    """The first problem with the reference images, each fetched and checked in turn."""
+log = logging.getLogger(__name__)
+
+# Fetches an attachment's URL with at most so many bytes (Services.fetch_reference).
+Fetch = Callable[[str, int], Awaitable[bytes]]
+
+
+async def check_references(references: Sequence[discord.Attachment], fetch: Fetch) -> str | None:
+    """The first problem with the reference images, each fetched (under the bot's download
+    policy: public addresses and the configured Discord's own) and checked in turn."""
     for image in references:
         try:
-            data = await image.read()
-        except discord.HTTPException:
+            data = await fetch(image.url, images.REFERENCE_MAX_BYTES)
+        except (DownloadError, aiohttp.ClientError, TimeoutError) as exc:
+            if isinstance(exc, DownloadRefused):
+                log.warning("reference %s refused: %s", image.id, exc)
             return (
                 f"I couldn't download your reference image `{image.filename}`. Please attach it"
                 " again."
