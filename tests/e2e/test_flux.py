@@ -278,6 +278,24 @@ async def test_a_result_on_a_refused_host_fails_politely_and_is_not_counted(
     assert usage.guild_credits == apiframe.sandbox.stats["credits"] == 7
 
 
+async def test_a_reference_on_a_refused_host_is_not_fetched(
+    bot: object, discord_standin: LocalDiscord, apiframe: ApiframeSandbox, caplog: Any
+) -> None:
+    """An attachment whose URL names another host than the configured Discord's (here
+    `localhost`, which resolves to loopback) is refused like a result URL, before paying."""
+    ref = discord_standin.upload("ref.png", png(), "image/png")
+    ref["url"] = ref["url"].replace("127.0.0.1", "localhost", 1)
+    caplog.set_level(logging.WARNING, "bot.downloads")
+    handle = await discord_standin.invoke(
+        "flux", options={"prompt": "in this style"}, attachments={"image": ref}
+    )
+    await discord_standin.wait_for(lambda: bool(handle.followups))
+    assert handle.followups[0].ephemeral
+    assert "couldn't download your reference image `ref.png`" in handle.followups[0].content
+    assert "localhost resolves to" in caplog.text
+    assert apiframe.sandbox.requests == []
+
+
 async def test_large_png_is_fitted_under_the_upload_limit(
     bot: object, discord_standin: LocalDiscord, apiframe: ApiframeSandbox
 ) -> None:
