@@ -8,8 +8,17 @@ from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import (
+    AnyHttpUrl,
+    Field,
+    SecretStr,
+    TypeAdapter,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from yarl import URL
 
 from bot.apiframe.models import RESOLUTIONS, Resolution
 
@@ -26,6 +35,25 @@ _PLACEHOLDER = re.compile(
 _LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 # Settings renamed, old name → new name.
 RENAMED = {"max_jobs_per_user": "max_jobs_in_flight_per_member"}
+
+
+_HTTP_URL: TypeAdapter[AnyHttpUrl] = TypeAdapter(AnyHttpUrl)
+
+
+def _check_url(value: str) -> None:
+    """Refuse a URL that aiohttp (yarl) or the standard library cannot take apart: a bad
+    port or IPv6 address would otherwise fail at start-up, or at every job."""
+    try:
+        url = URL(value)
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - raises ValueError for a port out of range
+        ok = bool(url.raw_host) and bool(parts.hostname)
+        if ok and url.scheme in ("http", "https"):
+            _HTTP_URL.validate_python(value)  # the form Apiframe's webhookUrl must take
+    except ValueError:  # pydantic's ValidationError is one too
+        ok = False
+    if not ok:
+        raise ValueError("is not a valid URL: check the host name and the port (0-65535)")
 
 
 class SettingsError(Exception):
@@ -138,6 +166,8 @@ class Settings(BaseSettings):
     def _http_url(cls, value: str | None) -> str | None:
         if value is not None and not re.match(r"^https?://[^\s/]+", value):
             raise ValueError("must be an http:// or https:// URL")
+        if value is not None:
+            _check_url(value)
         return value.rstrip("/") if value else value
 
     @field_validator("discord_gateway_url")
@@ -145,6 +175,8 @@ class Settings(BaseSettings):
     def _ws_url(cls, value: str | None) -> str | None:
         if value is not None and not re.match(r"^wss?://[^\s/]+", value):
             raise ValueError("must be a ws:// or wss:// URL")
+        if value is not None:
+            _check_url(value)
         return value
 
     @field_validator("database_url")

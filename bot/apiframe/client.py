@@ -206,7 +206,7 @@ class ApiframeClient:
         )
         try:
             data = json.loads(raw) if raw else None
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nested past the parser's depth
             data = None
             if 200 <= status < 300:
                 raise errors.ServerError(

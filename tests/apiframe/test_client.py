@@ -171,6 +171,10 @@ async def test_unreadable_success_body_is_a_server_error(
     scripted.replies = [Reply(200, {"unexpected": True})] * 4
     with pytest.raises(errors.ServerError, match="shape"):
         await scripted_client.get_job("x")
+    # Nested past the JSON parser's depth: RecursionError, not ValueError, from json.loads.
+    scripted.replies = [Reply(200, raw=b"[" * 100_000 + b"]" * 100_000)] * 4
+    with pytest.raises(errors.ServerError, match="unreadable"):
+        await scripted_client.get_job("x")
 
 
 async def test_full_cycle_against_the_sandbox(
