@@ -193,11 +193,13 @@ class Downloader:
         self.policy = policy
         self._headers = headers or {}
         self._session: aiohttp.ClientSession | None = None
+        self._resolver: GuardedResolver | None = None
 
     @property
     def session(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
-            connector = aiohttp.TCPConnector(resolver=GuardedResolver(self.policy))
+            self._resolver = GuardedResolver(self.policy)
+            connector = aiohttp.TCPConnector(resolver=self._resolver)
             # No proxy from the environment: it would connect on our behalf, past the check.
             self._session = aiohttp.ClientSession(
                 connector=connector, headers=self._headers, trust_env=False
@@ -207,6 +209,9 @@ class Downloader:
     async def close(self) -> None:
         if self._session is not None and not self._session.closed:
             await self._session.close()
+        if self._resolver is not None:  # a resolver handed to a connector stays ours to close
+            await self._resolver.close()
+            self._resolver = None
 
     async def get(
         self,
