@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import (
+    AnyHttpUrl,
+    Field,
+    SecretStr,
+    TypeAdapter,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from yarl import URL
 
 from bot.apiframe.models import RESOLUTIONS, Resolution
 
@@ -25,6 +35,25 @@ _PLACEHOLDER = re.compile(
 _LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 # Settings renamed, old name → new name.
 RENAMED = {"max_jobs_per_user": "max_jobs_in_flight_per_member"}
+
+
+_HTTP_URL: TypeAdapter[AnyHttpUrl] = TypeAdapter(AnyHttpUrl)
+
+
+def _check_url(value: str) -> None:
+    """Refuse a URL that aiohttp (yarl) or the standard library cannot take apart: a bad
+    port or IPv6 address would otherwise fail at start-up, or at every job."""
+    try:
+        url = URL(value)
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - raises ValueError for a port out of range
+        ok = bool(url.raw_host) and bool(parts.hostname)
+        if ok and url.scheme in ("http", "https"):
+            _HTTP_URL.validate_python(value)  # the form Apiframe's webhookUrl must take
+    except ValueError:  # pydantic's ValidationError is one too
+        ok = False
+    if not ok:
+        raise ValueError("is not a valid URL: check the host name and the port (0-65535)")
 
 
 class SettingsError(Exception):
@@ -65,6 +94,9 @@ class Settings(BaseSettings):
     apiframe_base_url: str = "https://api.apiframe.ai"
     apiframe_timeout: float = Field(default=30.0, gt=0, le=300)
     apiframe_max_download_mb: int = Field(default=50, ge=1, le=500)
+    # Networks downloads may reach although they are not public (a sandbox elsewhere on the
+    # LAN); the hosts of APIFRAME_BASE_URL and DISCORD_API_BASE_URL need no entry.
+    download_allow_networks: Annotated[list[str], NoDecode] = Field(default_factory=list)
     database_url: str = DEFAULT_DATABASE_URL
     discord_api_base_url: str | None = None
     discord_gateway_url: str | None = None
@@ -137,6 +169,8 @@ class Settings(BaseSettings):
     def _http_url(cls, value: str | None) -> str | None:
         if value is not None and not re.match(r"^https?://[^\s/]+", value):
             raise ValueError("must be an http:// or https:// URL")
+        if value is not None:
+            _check_url(value)
         return value.rstrip("/") if value else value
 
     @field_validator("discord_gateway_url")
@@ -144,6 +178,8 @@ class Settings(BaseSettings):
     def _ws_url(cls, value: str | None) -> str | None:
         if value is not None and not re.match(r"^wss?://[^\s/]+", value):
             raise ValueError("must be a ws:// or wss:// URL")
+        if value is not None:
+            _check_url(value)
         return value
 
     @field_validator("database_url")
@@ -172,6 +208,24 @@ class Settings(BaseSettings):
     @classmethod
     def _guild_ids(cls, value: object) -> object:
         return _split_ids(value)
+
+    @field_validator("download_allow_networks", mode="before")
+    @classmethod
+    def _networks(cls, value: object) -> object:
+        return _split_ids(value)
+
+    @field_validator("download_allow_networks")
+    @classmethod
+    def _valid_networks(cls, value: list[str]) -> list[str]:
+        for network in value:
+            try:
+                ipaddress.ip_network(network, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"{network!r} is not an address or a network; give them as 127.0.0.1,"
+                    " 10.0.0.0/8 or ::1, separated by commas"
+                ) from None
+        return value
 
     @field_validator("log_level", mode="before")
     @classmethod

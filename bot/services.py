@@ -11,10 +11,13 @@ import socket
 import uuid
 from dataclasses import dataclass, field
 
+import aiohttp
+
 from bot import images
-from bot.apiframe.client import ApiframeClient
+from bot.apiframe.client import USER_AGENT, ApiframeClient
 from bot.apiframe.errors import ApiframeError
 from bot.config import Settings
+from bot.downloads import Downloader, DownloadError, DownloadPolicy
 from bot.jobs.cost import Prices, prices_from
 from bot.jobs.driver import DriverConfig, JobDriver
 from bot.jobs.presenter import Presenter
@@ -39,15 +42,34 @@ def process_owner(hostname: str | None = None) -> str:
     return f"{host}-{uuid.uuid4().hex[:8]}"
 
 
-def apiframe_client(settings: Settings, metrics: Metrics | None = None) -> ApiframeClient:
-    """A client for the configured Apiframe (key, base URL, timeout, download cap), counting
-    its requests in `metrics` when given."""
+REFERENCE_TIMEOUT = aiohttp.ClientTimeout(total=30, sock_connect=10)
+
+
+def download_policy(settings: Settings) -> DownloadPolicy:
+    """Public addresses, the configured base URLs' own hosts (a sandbox, a Discord stand-in)
+    and DOWNLOAD_ALLOW_NETWORKS: what result and reference downloads may reach."""
+    return DownloadPolicy.build(
+        [settings.apiframe_base_url, settings.discord_api_base_url],
+        settings.download_allow_networks,
+    )
+
+
+def downloader(settings: Settings) -> Downloader:
+    return Downloader(download_policy(settings), headers={"User-Agent": USER_AGENT})
+
+
+def apiframe_client(
+    settings: Settings, metrics: Metrics | None = None, downloads: Downloader | None = None
+) -> ApiframeClient:
+    """A client for the configured Apiframe (key, base URL, timeout, download cap, download
+    policy), counting its requests in `metrics` when given; closing it closes `downloads`."""
     return ApiframeClient(
         settings.secret("apiframe_api_key"),
         settings.apiframe_base_url,
         timeout=settings.apiframe_timeout,
         max_download_bytes=settings.apiframe_max_download_mb * 2**20,
         counter=metrics,
+        downloader=downloads or downloader(settings),
     )
 
 
@@ -79,6 +101,7 @@ class Services:
     apiframe: ApiframeClient
     members: MemberStore
     history: HistoryStore
+    downloads: Downloader
     prices: Prices = field(default_factory=Prices)  # what a job reserves, per kind
     metrics: Metrics = field(default_factory=Metrics)  # this process's own /metrics
 
@@ -114,8 +137,16 @@ class Services:
         await self.metrics.refresh(self.jobs)
         return self.metrics.render()
 
+    async def fetch_reference(self, url: str, max_bytes: int) -> bytes:
+        """A member's reference image from Discord's CDN, under the same address policy as
+        results. Raises `DownloadError`, or aiohttp's errors for a network failure."""
+        fetched = await self.downloads.get(url, cap=max_bytes, timeouts=REFERENCE_TIMEOUT)
+        if fetched.status != 200:
+            raise DownloadError(f"Discord's CDN answered {fetched.status}")
+        return fetched.data
+
     async def close(self) -> None:
-        await self.apiframe.close()
+        await self.apiframe.close()  # and the downloads with it
         await self.db.dispose()
 
 
@@ -125,14 +156,16 @@ async def open_services(settings: Settings) -> Services:
     await migrate(settings.database_url)
     db = Database(settings.database_url)
     metrics = Metrics()
+    downloads = downloader(settings)
     return Services(
         settings=settings,
         db=db,
         jobs=JobStore(db, events=metrics),
         guilds=GuildStore(db),
-        apiframe=apiframe_client(settings, metrics),
+        apiframe=apiframe_client(settings, metrics, downloads),
         members=MemberStore(db),
         history=HistoryStore(db),
+        downloads=downloads,
         prices=prices_from(settings),
         metrics=metrics,
     )

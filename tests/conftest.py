@@ -14,6 +14,8 @@ from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestServer
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 
 from bot.apiframe.sandbox import SANDBOX_KEY, Sandbox, SandboxConfig, create_app
 from bot.config import Settings, load_settings
@@ -21,6 +23,19 @@ from tests.discord_standin import LocalDiscord
 
 ROOT = Path(__file__).parent.parent
 APIFRAME_KEY = "afk_e2e_test_key"
+
+
+# Property-based tests: 200 examples each by default, so the suite stays quick; a long run is
+# `--hypothesis-profile long` or FLUX_HYPOTHESIS_PROFILE=long (10,000 each). No deadline: the
+# machine is shared, and a slow example is not a wrong one (bench/bench_fuzz.py times them).
+_QUIET = [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much]
+hypothesis_settings.register_profile(
+    "ci", max_examples=200, deadline=None, suppress_health_check=_QUIET
+)
+hypothesis_settings.register_profile(
+    "long", max_examples=10_000, deadline=None, suppress_health_check=_QUIET
+)
+hypothesis_settings.load_profile(os.environ.get("FLUX_HYPOTHESIS_PROFILE", "ci"))
 
 
 # What makes a test end-to-end: it runs the bot or the CLI as a user would, against the local

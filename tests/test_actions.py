@@ -102,3 +102,27 @@ def test_reroll_keeps_everything_but_the_seed() -> None:
     rerolled = act("reroll")
     assert rerolled.seed != PARENT.seed
     assert rerolled.changed(seed=PARENT.seed, origin=None) == PARENT
+
+
+@pytest.mark.parametrize("size", [(10**200, 10**200), (0, 512), (-3, 4), (200_000, 10)])
+def test_a_size_no_picture_has_is_taken_as_unknown(size: tuple[int, int]) -> None:
+    """An upscale of an impossible size overflowed the estimate (found by fuzzing): such a
+    size counts as unknown, and a stored request holding one is refused."""
+    from pydantic import ValidationError
+
+    from bot.jobs.cost import Prices, estimate
+    from bot.jobs.request import load_request
+
+    upscale = derive(
+        "upscale-subtle",
+        Generate(resolution="1MP"),
+        image="https://cdn.example.com/a.png",
+        size=size,
+        origin=None,
+        default_resolution="1MP",
+    )
+    assert isinstance(upscale, Upscale)
+    assert upscale.size is None
+    assert estimate(upscale, Prices()) > 0
+    with pytest.raises(ValidationError):
+        load_request({"kind": "upscale", "image": "https://x/a.png", "size": list(size)})

@@ -69,3 +69,15 @@ async def test_forged_requests_are_logged_once_per_interval(
     lines = [r for r in caplog.records if "signature" in r.getMessage()]
     assert len(lines) == 1
     assert seen == []
+
+
+async def test_a_signed_body_nested_past_the_parser_is_a_400(
+    receiver: tuple[TestClient[Any, Any], list[tuple[str, str]]],
+) -> None:
+    """json.loads raises RecursionError (not ValueError) for deep nesting: still a 400."""
+    client, seen = receiver
+    raw = b"[" * 100_000 + b"]" * 100_000
+    headers = {webhooks.SIGNATURE_HEADER: webhooks.sign(raw, KEY)}
+    answer = await client.post(PATH, data=raw, headers=headers)
+    assert answer.status == 400
+    assert seen == []

@@ -20,13 +20,18 @@ from bot import __version__
 from bot.apiframe import errors
 from bot.apiframe.models import CatalogEntry, Job, JobAccepted, JobPage, Submission
 from bot.apiframe.retry import RetryPolicy, call_with_retry
+from bot.downloads import (
+    Downloader,
+    DownloadError,
+    DownloadPolicy,
+    DownloadRefused,
+    DownloadTooLarge,
+)
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 USER_AGENT = f"flux-bot/{__version__} (+aiohttp/{aiohttp.__version__})"
-CHUNK = 64 * 1024
-MAX_REDIRECTS = 5
 
 
 class CallCounter(Protocol):
@@ -129,6 +134,7 @@ class ApiframeClient:
         retry: RetryPolicy | None = None,
         session: aiohttp.ClientSession | None = None,
         counter: CallCounter | None = None,
+        downloader: Downloader | None = None,
     ) -> None:
         self.__api_key = api_key
         self.base_url = base_url.rstrip("/")
@@ -143,6 +149,12 @@ class ApiframeClient:
         self._session = session
         self._owns_session = session is None
         self.counter: CallCounter = counter or _NotCounted()
+        # Results come from wherever Apiframe's answer says: only public addresses, and this
+        # API's own host and port (a sandbox), unless the caller's downloader allows more.
+        # The client closes it with itself.
+        self.downloader = downloader or Downloader(
+            DownloadPolicy.build([self.base_url]), headers={"User-Agent": USER_AGENT}
+        )
 
     def __repr__(self) -> str:
         return f"<ApiframeClient base_url={self.base_url!r}>"
@@ -170,6 +182,7 @@ class ApiframeClient:
     async def close(self) -> None:
         if self._owns_session and self._session is not None and not self._session.closed:
             await self._session.close()
+        await self.downloader.close()
 
     # --- plumbing ---------------------------------------------------------------------
 
@@ -217,7 +230,7 @@ class ApiframeClient:
         )
         try:
             data = json.loads(raw) if raw else None
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nested past the parser's depth
             data = None
             if 200 <= status < 300:
                 raise errors.ServerError(
@@ -296,7 +309,8 @@ class ApiframeClient:
         return await self._retrying(op, "models")
 
     async def download(self, url: str, *, max_bytes: int | None = None) -> Downloaded:
-        """Fetch a result, streamed, refusing anything over the size cap."""
+        """Fetch a result, streamed, refusing anything over the size cap, and any address
+        the download policy refuses (on every redirect too)."""
         cap = max_bytes if max_bytes is not None else self.max_download_bytes
         target = URL(url)
         if target.scheme not in ("http", "https"):
@@ -322,42 +336,29 @@ class ApiframeClient:
 
         return await call_with_retry(op, self.retry, what=operation, on_error=counted)
 
+    def _key_for(self, url: URL) -> dict[str, str]:
+        # Result URLs usually live on a CDN and may redirect anywhere: the key goes only to
+        # the API's own origin.
+        return {"X-API-Key": self.__api_key} if url.origin() == self._origin else {}
+
     async def _fetch(self, url: URL, cap: int) -> Downloaded:
-        """GET `url`, following redirects by hand so that the key goes only to the API's own
-        origin (result URLs usually live on a CDN, and may redirect anywhere)."""
-        for _ in range(MAX_REDIRECTS + 1):
-            headers = {"X-API-Key": self.__api_key} if url.origin() == self._origin else {}
-            get = self.session.get(
-                url, headers=headers, allow_redirects=False, timeout=self._download_timeout
+        try:
+            fetched = await self.downloader.get(
+                url, cap=cap, timeouts=self._download_timeout, headers_for=self._key_for
             )
-            async with get as response:
-                self.counter.apiframe_request("download", response.status)
-                location = response.headers.get("Location")
-                if response.status in (301, 302, 303, 307, 308) and location:
-                    url = url.join(URL(location))
-                    if url.scheme not in ("http", "https"):
-                        raise errors.NotFound("The result URL redirects to a non-http(s) URL")
-                    continue
-                if response.status in (401, 403, 404, 410):
-                    # A signed CDN link that has run out answers 403: gone, not a key problem.
-                    raise errors.NotFound(
-                        "The result has expired or was removed", status=response.status
-                    )
-                if response.status != 200:
-                    raise error_from_response(response.status, None, response.headers)
-                if response.content_length is not None and response.content_length > cap:
-                    raise errors.ResultTooLarge(
-                        f"The result is {response.content_length} bytes; the cap is {cap}"
-                    )
-                chunks: list[bytes] = []
-                size = 0
-                async for chunk in response.content.iter_chunked(CHUNK):
-                    size += len(chunk)
-                    if size > cap:
-                        raise errors.ResultTooLarge(f"The result is over {cap} bytes")
-                    chunks.append(chunk)
-                return Downloaded(b"".join(chunks), response.content_type)
-        raise errors.ApiframeError(f"The result URL redirected more than {MAX_REDIRECTS} times")
+        except DownloadRefused as exc:
+            raise errors.DownloadRefused(f"The result URL was refused: {exc}") from None
+        except DownloadTooLarge as exc:
+            raise errors.ResultTooLarge(f"The result is too large: {exc}") from None
+        except DownloadError as exc:
+            raise errors.ApiframeError(str(exc)) from None
+        self.counter.apiframe_request("download", fetched.status)
+        if fetched.status in (401, 403, 404, 410):
+            # A signed CDN link that has run out answers 403: gone, not a key problem.
+            raise errors.NotFound("The result has expired or was removed", status=fetched.status)
+        if fetched.status != 200:
+            raise error_from_response(fetched.status, None, fetched.headers)
+        return Downloaded(fetched.data, fetched.content_type)
 
 
 def _parse(model: Any, data: Any) -> Any:

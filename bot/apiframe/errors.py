@@ -70,3 +70,8 @@ class NetworkError(ApiframeError):
 
 class ResultTooLarge(ApiframeError):
     """A result download was bigger than the configured cap."""
+
+
+class DownloadRefused(ApiframeError):
+    """A result URL (or a redirect) points at an address the bot does not fetch from:
+    loopback, private, link-local, multicast and the like, unless allowed by the operator."""

@@ -25,6 +25,7 @@ from pydantic import (
 
 PROMPT_MAX_LENGTH = 2000
 MAX_INPUT_IMAGES = 8
+MAX_RESULT_NESTING = 8  # levels of lists and objects around a result URL
 
 Resolution = Literal["0.5MP", "1MP", "2MP", "4MP"]
 AspectRatio = Literal["1:1", "3:4", "4:3", "9:16", "16:9"]
@@ -237,8 +238,10 @@ class Job(BaseModel):
         if isinstance(value, int | float) and not isinstance(value, bool):
             # 1e999 parses as infinity: not a progress (and int() of it raises).
             return max(0, min(100, int(value))) if math.isfinite(value) else None
-        if isinstance(value, str) and value.strip().isdigit():
-            return max(0, min(100, int(value)))
+        text = value.strip() if isinstance(value, str) else ""
+        # isdecimal, not isdigit: "²" is a digit int() refuses; and a few digits are enough.
+        if text.isdecimal() and len(text) <= 9:
+            return max(0, min(100, int(text)))
         return None
 
     @property
@@ -271,16 +274,20 @@ class JobPage(BaseModel):
         return kept
 
 
-def parse_result_urls(result: object) -> list[str]:
-    """Result URLs from a bare string, a list, `{"images": [...]}` or `{"url"|"imageUrl"|...}`."""
+def parse_result_urls(result: object, _depth: int = 0) -> list[str]:
+    """Result URLs from a bare string, a list, `{"images": [...]}` or `{"url"|"imageUrl"|...}`.
+    Nesting past a few levels is no shape the API uses, and is not followed (deep enough, it
+    would overflow the stack)."""
+    if _depth > MAX_RESULT_NESTING:
+        return []
     if isinstance(result, str):
         return [result] if result.strip() else []
     if isinstance(result, list):
-        return [url for item in result for url in parse_result_urls(item)]
+        return [url for item in result for url in parse_result_urls(item, _depth + 1)]
     if isinstance(result, dict):
         if "images" in result:
-            return parse_result_urls(result["images"])
+            return parse_result_urls(result["images"], _depth + 1)
         for key in ("url", "imageUrl", "image_url"):
             if isinstance(result.get(key), str):
-                return parse_result_urls(result[key])
+                return parse_result_urls(result[key], _depth + 1)
     return []

@@ -21,6 +21,7 @@ from bot.jobs.request import (
     Upscale,
     UpscaleMode,
     generate,
+    known_size,
     new_seed,
 )
 
@@ -133,8 +134,10 @@ def derive(
     generation options (the member's defaults) for a generation that does not keep its
     parent's settings (see `makes_new_generation`).
 
-    Raises `Refused` when the action does not apply (e.g. squaring a square)."""
+    Raises `Refused` when the action does not apply (e.g. squaring a square), ValueError for
+    an action that derives no request (delete, edit) or none at all."""
     action = RENAMED.get(action, action)
+    size = known_size(size)  # a side of 0 (or of millions) says nothing about the picture
     if action in UPSCALES:
         return Upscale(
             image=image,

@@ -106,6 +106,15 @@ def from_exception(exc: Exception) -> Failure:
     if isinstance(exc, errors.BadRequest):
         fields = ", ".join(sorted(exc.details)) or "unknown fields"
         return _failure(FailureKind.INVALID, f"Apiframe rejected the request: {fields}")
+    if isinstance(exc, errors.DownloadRefused):
+        # A result on a private or loopback address: a misconfiguration or an attack, not
+        # something a retry fixes. The operator finds the host in the log.
+        return Failure(
+            FailureKind.PROVIDER,
+            "The image service sent the finished image from an address I don't fetch from,"
+            " so I couldn't post it. It was not counted.",
+            f"result download refused: {exc.message}",
+        )
     if isinstance(exc, errors.NotFound):
         return _failure(FailureKind.EXPIRED, f"not found at Apiframe: {exc.message}")
     if isinstance(exc, errors.ApiframeError):

@@ -80,13 +80,24 @@ class Generate(BaseModel):
         return type(self).model_validate({**self.model_dump(), **changes})
 
 
+MAX_SIDE = 100_000  # far past any image the tools make (64 MP), short of overflowing a float
+Side = Annotated[int, Field(ge=1, le=MAX_SIDE)]
+
+
+def known_size(size: tuple[int, int] | None) -> tuple[int, int] | None:
+    """`size` when it is a real picture's (each side 1 to MAX_SIDE), else None (unknown)."""
+    if size is None or not all(1 <= side <= MAX_SIDE for side in size):
+        return None
+    return size
+
+
 class _FromImage(BaseModel):
     """A job that works on one existing image (its URL, and its size when known)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     image: str = Field(min_length=1)
-    size: tuple[int, int] | None = None  # width, height of `image`, for the estimate
+    size: tuple[Side, Side] | None = None  # width, height of `image`, for the estimate
     output_format: FillFormat = "jpg"
     seed: int = Field(default_factory=new_seed, ge=0, le=SEED_MAX)
     origin: str | None = None  # the message of `image`, linked on the result

@@ -12,7 +12,6 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
-from pydantic import ValidationError
 
 from bot.apiframe import webhooks
 from bot.apiframe.models import Job, JobStatus
@@ -34,6 +33,20 @@ def webhook_path_secret(api_key: str) -> str:
 def webhook_url(public_base: str, api_key: str) -> str:
     """The URL Apiframe is asked to call for every job."""
     return f"{public_base.rstrip('/')}/apiframe/webhook/{webhook_path_secret(api_key)}"
+
+
+def read_event(body: bytes) -> tuple[Job, str]:
+    """The job and the event name of a (verified) webhook body; ValueError when it is not a
+    job. The event comes from the signed body only: an unsigned header must not make a replay
+    look new."""
+    try:
+        payload = json.loads(body)
+    except RecursionError:  # nested past the parser's depth: not a job either
+        raise ValueError("the body is nested too deeply") from None
+    if not isinstance(payload, dict):
+        raise ValueError("the body is not a JSON object")
+    job = Job.model_validate(payload)  # pydantic's ValidationError is a ValueError
+    return job, str(payload.get("event") or _EVENTS.get(job.status, "progress"))
 
 
 class WebhookReceiver:
@@ -66,13 +79,10 @@ class WebhookReceiver:
             self._log_refusal()
             return web.json_response({"error": "invalid signature"}, status=401)
         try:
-            payload = json.loads(body)
-            job = Job.model_validate(payload)
-        except (ValueError, ValidationError):
+            job, event = read_event(body)
+        except ValueError:
             self.rejected += 1
             return web.json_response({"error": "unreadable body"}, status=400)
-        # From the signed body only: an unsigned header must not make a replay look new.
-        event = str(payload.get("event") or _EVENTS.get(job.status, "progress"))
         self.received += 1
         key = (job.id, job.status.value, None if job.status.is_terminal else job.progress)
         if key in self._seen:

@@ -79,6 +79,15 @@ def month_start(now: datetime) -> datetime:
     return day_start(now).replace(day=1)
 
 
+def _later(moment: datetime, seconds: float) -> datetime:
+    """`seconds` after `moment`, or the last moment there is (a start stored from a clock
+    gone wrong must not break every command)."""
+    try:
+        return moment + timedelta(seconds=seconds)
+    except OverflowError:
+        return datetime.max.replace(tzinfo=UTC)
+
+
 def next_day(now: datetime) -> datetime:
     return day_start(now) + timedelta(days=1)
 
@@ -213,7 +222,7 @@ def _used_all(limit: int, period: str) -> str:
 def check_usage(limits: Limits, usage: MemberUsage, now: datetime) -> Refusal | None:
     """Cooldown, in flight, quota, then budget: the first that fails, with when to retry."""
     if limits.cooldown_seconds and usage.last_started_at is not None:
-        ready = usage.last_started_at + timedelta(seconds=limits.cooldown_seconds)
+        ready = _later(usage.last_started_at, limits.cooldown_seconds)
         if now < ready:
             return Refusal(
                 check=Check.COOLDOWN,

@@ -23,6 +23,13 @@ MAX_REPEAT = 1000  # the product of nested counted repeats a pattern may ask for
 _COUNT = regex.compile(r"\{(\d*)(?:,(\d*))?\}")
 
 
+def _count(digits: str | None) -> int:
+    # Past nine digits a count is "too many" anyway; int() of thousands of digits raises.
+    if not digits:
+        return 0
+    return int(digits) if len(digits) <= 9 else 10**9
+
+
 def repeat_size(pattern: str) -> int:
     """The largest product of counted repeats (`{n}`, `{n,m}`) nested in `pattern`: what its
     compiled form grows with. `(?:a{2000}){2000}` is 4,000,000 (seconds and a gigabyte to
@@ -49,8 +56,7 @@ def repeat_size(pattern: str) -> int:
             i += 1
             continue
         elif char == "{" and (count := _COUNT.match(pattern, i)):
-            low, high = count.group(1), count.group(2)
-            times = max(int(low or 0), int(high or 0) if high else 0)
+            times = max(_count(count.group(1)), _count(count.group(2)))
             grown = last * max(1, times)
             largest = max(largest, grown)
             if len(sizes) > 1:

@@ -134,12 +134,12 @@ class GuildStore:
         key = guild_id or DM
         cached = self._overrides.get(key)
         if cached is not None and time.monotonic() - cached[0] < self.cache_seconds:
-            return _apply(defaults, cached[1])
+            return policy_from_stored(defaults, cached[1])
         async with self.db.session() as session:
             row = await session.get(GuildConfigRow, key)
             overrides = dict(row.policy) if row else {}
         self._overrides[key] = (time.monotonic(), overrides)
-        return _apply(defaults, overrides)
+        return policy_from_stored(defaults, overrides)
 
     async def change(self, guild_id: int, defaults: GuildPolicy, **changes: Any) -> PolicyChange:
         """Set some policy fields, atomically with other changes and reservations."""
@@ -156,7 +156,7 @@ class GuildStore:
         raise `PolicyRefused` to change nothing."""
         async with self.db.session() as session:
             row = await self._lock(session, guild_id)
-            before = _apply(defaults, row.policy)
+            before = policy_from_stored(defaults, row.policy)
             changes = edit(before)
             after = before.model_copy(update=changes)
             after = GuildPolicy.model_validate(after.model_dump())  # validate the new values
@@ -171,7 +171,7 @@ class GuildStore:
         """Forget every change: the guild follows the settings' defaults again."""
         async with self.db.session() as session:
             row = await self._lock(session, guild_id)
-            before = _apply(defaults, row.policy)
+            before = policy_from_stored(defaults, row.policy)
             row.policy = {}
             row.updated_at = utcnow()
         self._overrides[guild_id] = (time.monotonic(), {})
@@ -327,7 +327,9 @@ class GuildStore:
 _RENAMED = {"max_in_flight": "jobs_per_member"}
 
 
-def _apply(defaults: GuildPolicy, overrides: dict[str, Any]) -> GuildPolicy:
+def policy_from_stored(defaults: GuildPolicy, overrides: dict[str, Any]) -> GuildPolicy:
+    """A guild's stored changes over `defaults`; unknown keys are left out, and a stored value
+    that no longer validates raises pydantic's ValidationError."""
     current = {_RENAMED.get(k, k): v for k, v in overrides.items()}
     known = {k: v for k, v in current.items() if k in GuildPolicy.model_fields}
     return GuildPolicy.model_validate({**defaults.model_dump(), **known})

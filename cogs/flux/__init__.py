@@ -165,7 +165,11 @@ class Flux(commands.Cog):
             prompt=prompt,
             request=request,
             private=private,
-            check_input=(lambda: check_references(references)) if references else None,
+            check_input=(
+                (lambda: check_references(references, self.bot.services.fetch_reference))
+                if references
+                else None
+            ),
             sources=sources,
         )
         held = await self.bot.store.held_for(interaction.user.id)

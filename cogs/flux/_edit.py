@@ -126,7 +126,11 @@ class EditImagesModal(errors.Modal, title="Edit with FLUX"):
             request=request,
             private=private,
             source="edit-message",
-            check_input=(lambda: check_references(attachments)) if attachments else None,
+            check_input=(
+                (lambda: check_references(attachments, interaction.client.services.fetch_reference))
+                if attachments
+                else None
+            ),
             sources=sources,
         )
 

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import logging
+from collections.abc import Awaitable, Callable, Sequence
 
+import aiohttp
 import discord
 
 from bot import images
-from bot.apiframe.models import PROMPT_MAX_LENGTH
+from bot.downloads import DownloadError, DownloadRefused
+from bot.jobs.options import Attached, options_problem
+
+log = logging.getLogger(__name__)
 
 
 def check_options(
@@ -17,23 +22,9 @@ def check_options(
     permissions: discord.Permissions | None,
 ) -> str | None:
     """Checks that need no I/O, done before acknowledging: a refusal message, or None."""
-    if not prompt.strip():
-        return "Please describe the image you want: the prompt can't be empty."
-    if len(prompt) > PROMPT_MAX_LENGTH:
-        return f"Your prompt is {len(prompt)} characters; please keep it to {PROMPT_MAX_LENGTH}."
-    if strength is not None and not references:
-        return "`strength` only applies with a reference `image`; attach one or leave it out."
-    for image in references:
-        if image.content_type and not image.content_type.startswith("image/"):
-            return (
-                f"`{image.filename}` is not an image. Attach a PNG, JPEG, WebP or GIF as the"
-                " reference."
-            )
-        if image.size > images.REFERENCE_MAX_BYTES:
-            return (
-                f"`{image.filename}` is {image.size / 2**20:.1f} MiB; reference images may be"
-                f" at most {images.REFERENCE_MAX_BYTES // 2**20} MiB."
-            )
+    described = [Attached(a.filename, a.content_type, a.size) for a in references]
+    if (problem := options_problem(prompt, described, strength)) is not None:
+        return problem
     if permissions is not None:
         missing = [
             name
@@ -52,12 +43,19 @@ def check_options(
     return None
 
 
-async def check_references(references: Sequence[discord.Attachment]) -> str | None:
-    """The first problem with the reference images, each fetched and checked in turn."""
+# Fetches an attachment's URL with at most so many bytes (Services.fetch_reference).
+Fetch = Callable[[str, int], Awaitable[bytes]]
+
+
+async def check_references(references: Sequence[discord.Attachment], fetch: Fetch) -> str | None:
+    """The first problem with the reference images, each fetched (under the bot's download
+    policy: public addresses and the configured Discord's own) and checked in turn."""
     for image in references:
         try:
-            data = await image.read()
-        except discord.HTTPException:
+            data = await fetch(image.url, images.REFERENCE_MAX_BYTES)
+        except (DownloadError, aiohttp.ClientError, TimeoutError) as exc:
+            if isinstance(exc, DownloadRefused):
+                log.warning("reference %s refused: %s", image.id, exc)
             return (
                 f"I couldn't download your reference image `{image.filename}`. Please attach it"
                 " again."

@@ -11,9 +11,10 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from bot.apiframe.client import ApiframeClient
+from bot.apiframe.client import USER_AGENT, ApiframeClient
 from bot.apiframe.retry import RetryPolicy
 from bot.apiframe.sandbox import SANDBOX_KEY, Sandbox, SandboxConfig, create_app
+from bot.downloads import Downloader, DownloadPolicy
 
 KEY = "afk_test_key_123"
 
@@ -23,6 +24,15 @@ async def _no_sleep(_: float) -> None:
 
 
 FAST_RETRY = RetryPolicy(max_attempts=4, sleep=_no_sleep, random=lambda: 0.5)
+
+
+def lan_client(base_url: str, **kwargs: Any) -> ApiframeClient:
+    """A client whose downloads may reach any loopback port, as DOWNLOAD_ALLOW_NETWORKS
+    allows: for results served by another local server than the API's."""
+    policy = DownloadPolicy.build([base_url], ["127.0.0.0/8", "::1"])
+    kwargs.setdefault("retry", FAST_RETRY)
+    downloader = Downloader(policy, headers={"User-Agent": USER_AGENT})
+    return ApiframeClient(KEY, base_url, downloader=downloader, **kwargs)
 
 
 @dataclass

@@ -16,7 +16,14 @@ from bot.apiframe import errors
 from bot.apiframe.client import USER_AGENT, ApiframeClient, parse_retry_after
 from bot.apiframe.models import FluxParams, GenerateRequest, JobStatus
 from bot.apiframe.sandbox import Fault, Outcome
-from tests.apiframe.conftest import FAST_RETRY, KEY, Reply, SandboxServer, Scripted
+from tests.apiframe.conftest import (
+    FAST_RETRY,
+    KEY,
+    Reply,
+    SandboxServer,
+    Scripted,
+    lan_client,
+)
 
 REQUEST = GenerateRequest(prompt="a red fox", flux_params=FluxParams(resolution="1MP"))
 ACCEPTED = Reply(202, {"jobId": "6f1d2c3b-0000-4000-8000-000000000001", "status": "QUEUED"})
@@ -164,6 +171,10 @@ async def test_unreadable_success_body_is_a_server_error(
     scripted.replies = [Reply(200, {"unexpected": True})] * 4
     with pytest.raises(errors.ServerError, match="shape"):
         await scripted_client.get_job("x")
+    # Nested past the JSON parser's depth: RecursionError, not ValueError, from json.loads.
+    scripted.replies = [Reply(200, raw=b"[" * 100_000 + b"]" * 100_000)] * 4
+    with pytest.raises(errors.ServerError, match="unreadable"):
+        await scripted_client.get_job("x")
 
 
 async def test_full_cycle_against_the_sandbox(
@@ -232,9 +243,10 @@ async def test_download_cap_by_length_and_by_stream(
     server = TestServer(app, host="127.0.0.1")
     await server.start_server()
     try:
-        with pytest.raises(errors.ResultTooLarge):
-            await client.download(str(server.make_url("/big")), max_bytes=2000)
-        assert len((await client.download(str(server.make_url("/big")))).data) == 5000
+        async with lan_client(sandbox_server.url) as lan:
+            with pytest.raises(errors.ResultTooLarge):
+                await lan.download(str(server.make_url("/big")), max_bytes=2000)
+            assert len((await lan.download(str(server.make_url("/big")))).data) == 5000
     finally:
         await server.close()
 
@@ -248,10 +260,13 @@ async def test_download_expired_result_is_not_found(
         await scripted_client.download(f"{scripted.url}/cdn/images/x-1.png")
 
 
-async def test_key_is_not_sent_to_other_hosts(scripted: Scripted, client: ApiframeClient) -> None:
+async def test_key_is_not_sent_to_other_hosts(
+    scripted: Scripted, sandbox_server: SandboxServer
+) -> None:
     """Downloads from another origin (a CDN) never receive the API key."""
     scripted.replies = [Reply(200, raw=b"img", headers={"Content-Type": "image/png"})]
-    await client.download(f"{scripted.url}/cdn/a.png")
+    async with lan_client(sandbox_server.url) as client:
+        await client.download(f"{scripted.url}/cdn/a.png")
     assert "X-API-Key" not in scripted.seen[0]["headers"]
 
 
@@ -305,7 +320,8 @@ async def test_download_redirect_drops_the_key_on_another_host(
     )
     try:
         scripted.replies = [Reply(302, headers={"Location": f"{other.url}/cdn/a.png"})]
-        downloaded = await scripted_client.download(f"{scripted.url}/v2/results/a.png")
+        async with lan_client(scripted.url) as lan:
+            downloaded = await lan.download(f"{scripted.url}/v2/results/a.png")
         assert downloaded.data == b"img"
         assert scripted.seen[0]["headers"].get("X-API-Key") == KEY
         assert "X-API-Key" not in other.seen[0]["headers"]
@@ -347,7 +363,7 @@ async def test_a_slow_but_steady_download_is_not_cut_off_by_the_request_timeout(
     server = TestServer(app, host="127.0.0.1")
     await server.start_server()
     try:
-        async with ApiframeClient(KEY, "http://api.invalid", retry=FAST_RETRY, timeout=0.5) as c:
+        async with lan_client("http://api.invalid", timeout=0.5) as c:
             steady = await c.download(str(server.make_url("/steady")))
             assert len(steady.data) == 800
             with pytest.raises(errors.NetworkError, match="timed out"):

@@ -124,3 +124,30 @@ def test_a_progress_that_is_no_finite_number_is_ignored(progress: float) -> None
         Job.model_validate_json('{"id": "j1", "status": "PROCESSING", "progress": 1e999}').progress
         is None
     )
+
+
+@pytest.mark.parametrize(
+    ("progress", "read"), [("42", 42), (" 7 ", 7), ("²", None), ("9" * 5000, None), ("٣", 3)]
+)
+def test_a_progress_in_odd_digits_never_makes_a_job_unreadable(
+    progress: str, read: int | None
+) -> None:
+    """ "²" is a digit int() refuses, and 5000 digits exceed int()'s limit: unknown, not an
+    unreadable job (found by fuzzing)."""
+    assert (
+        Job.model_validate({"id": "j", "status": "PROCESSING", "progress": progress}).progress
+        == read
+    )
+
+
+def test_result_urls_nested_past_a_few_levels_are_not_followed() -> None:
+    """A result nested deeper than any shape the API uses is ignored, not a RecursionError
+    wherever in the stack it is read (found by fuzzing)."""
+    shallow: object = "https://cdn.example.com/a.png"
+    for _ in range(3):
+        shallow = {"images": [shallow]}
+    assert parse_result_urls(shallow) == ["https://cdn.example.com/a.png"]
+    deep: object = "https://cdn.example.com/a.png"
+    for _ in range(5000):
+        deep = [deep]
+    assert parse_result_urls(deep) == []

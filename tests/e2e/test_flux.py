@@ -5,7 +5,10 @@ from __future__ import annotations
 import io
 import itertools
 import json
+import logging
 import os
+from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from PIL import Image
@@ -250,6 +253,47 @@ async def test_moderation_failure_is_explained_and_not_charged(
     assert "Request Moderated" not in json.dumps(final.embeds)
     assert final.attachments == []
     assert apiframe.sandbox.stats["credits"] == 0
+
+
+async def test_a_result_on_a_refused_host_fails_politely_and_is_not_counted(
+    bot: Any, discord_standin: LocalDiscord, apiframe: ApiframeSandbox, caplog: Any
+) -> None:
+    """The sandbox hands out a result URL on `localhost` instead of its own 127.0.0.1 host
+    and port: the name resolves to loopback, which only the configured base URL's host may
+    use, so nothing is fetched, and the member hears why and is charged nothing."""
+    port = apiframe.url.rsplit(":", 1)[1]
+    apiframe.sandbox.config.public_url = f"http://localhost:{port}"
+    caplog.set_level(logging.WARNING, "bot.downloads")
+    handle = await discord_standin.invoke("flux", options={"prompt": "a lighthouse"})
+    final = await handle.wait_original(done, timeout=20)
+    assert final.attachments == []
+    assert final.embeds[0]["title"] == "No image this time"
+    assert "address I don't fetch from" in final.embeds[0]["description"]
+    assert "not counted" in final.embeds[0]["description"]
+    assert "localhost resolves to" in caplog.text
+    (job,) = await bot.store.by_states({"failed"})
+    usage = await bot.guild_store.usage(discord_standin.guild.id, job.user_id, datetime.now(UTC))
+    assert (usage.today, usage.this_month, usage.in_flight) == (0, 0, 0)
+    # Apiframe billed the finished job: the guild's budget shows what was really spent.
+    assert usage.guild_credits == apiframe.sandbox.stats["credits"] == 7
+
+
+async def test_a_reference_on_a_refused_host_is_not_fetched(
+    bot: object, discord_standin: LocalDiscord, apiframe: ApiframeSandbox, caplog: Any
+) -> None:
+    """An attachment whose URL names another host than the configured Discord's (here
+    `localhost`, which resolves to loopback) is refused like a result URL, before paying."""
+    ref = discord_standin.upload("ref.png", png(), "image/png")
+    ref["url"] = ref["url"].replace("127.0.0.1", "localhost", 1)
+    caplog.set_level(logging.WARNING, "bot.downloads")
+    handle = await discord_standin.invoke(
+        "flux", options={"prompt": "in this style"}, attachments={"image": ref}
+    )
+    await discord_standin.wait_for(lambda: bool(handle.followups))
+    assert handle.followups[0].ephemeral
+    assert "couldn't download your reference image `ref.png`" in handle.followups[0].content
+    assert "localhost resolves to" in caplog.text
+    assert apiframe.sandbox.requests == []
 
 
 async def test_large_png_is_fitted_under_the_upload_limit(

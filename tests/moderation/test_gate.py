@@ -221,3 +221,12 @@ def test_features_turn_tools_off_and_on_again() -> None:
         "max_resolution": "2MP",
         "disabled_kinds": ("outpaint",),
     }
+
+
+def test_a_start_stored_at_the_end_of_time_is_a_cooldown_not_a_crash() -> None:
+    """A last start from a clock gone wrong (datetime.max) plus the cooldown overflowed: it is
+    now a cooldown until the last moment there is (found by fuzzing)."""
+    usage = MemberUsage(last_started_at=datetime.max.replace(tzinfo=UTC))
+    refusal = check_usage(Limits(cooldown_seconds=10), usage, NOW)
+    assert refusal is not None
+    assert refusal.check is Check.COOLDOWN

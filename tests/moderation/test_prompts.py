@@ -436,3 +436,12 @@ def test_nested_counted_repeats_are_refused_before_compiling(bomb: str) -> None:
 @pytest.mark.parametrize("fine", [r"\d{3}-\d{4}", "a{1000}", "[{]{5}", r"x\{5000\}", "a{2,}b{900}"])
 def test_ordinary_counted_repeats_are_accepted(fine: str) -> None:
     assert validate_pattern(fine) is None
+
+
+def test_a_stored_pattern_with_a_count_of_thousands_of_digits_fails_closed() -> None:
+    """int() refuses 5000 digits; the count is simply too large, and a pattern stored before
+    the length limit still refuses the prompt instead of raising (found by fuzzing)."""
+    huge = "a{" + "9" * 5000 + "}"
+    assert patterns.repeat_size(huge) > patterns.MAX_REPEAT
+    assert validate_pattern("a{" + "9" * 100 + "}") is not None
+    assert check_prompt("a lighthouse", blocked_patterns=[huge]) is RuleClass.BLOCKED_PATTERN

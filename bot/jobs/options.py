@@ -1,0 +1,43 @@
+"""The checks of a member's options that need no I/O, made before acknowledging: the prompt,
+`strength` and what Discord says of each attached reference (type and size)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from bot import images
+from bot.apiframe.models import PROMPT_MAX_LENGTH
+
+
+@dataclass(frozen=True, slots=True)
+class Attached:
+    """A reference image as Discord describes it, before anything is downloaded."""
+
+    filename: str
+    content_type: str | None
+    size: int
+
+
+def options_problem(
+    prompt: str, references: Sequence[Attached], strength: float | None
+) -> str | None:
+    """A refusal message for the member, or None when the options may go on."""
+    if not prompt.strip():
+        return "Please describe the image you want: the prompt can't be empty."
+    if len(prompt) > PROMPT_MAX_LENGTH:
+        return f"Your prompt is {len(prompt)} characters; please keep it to {PROMPT_MAX_LENGTH}."
+    if strength is not None and not references:
+        return "`strength` only applies with a reference `image`; attach one or leave it out."
+    for image in references:
+        if image.content_type and not image.content_type.startswith("image/"):
+            return (
+                f"`{image.filename}` is not an image. Attach a PNG, JPEG, WebP or GIF as the"
+                " reference."
+            )
+        if image.size > images.REFERENCE_MAX_BYTES:
+            return (
+                f"`{image.filename}` is {image.size / 2**20:.1f} MiB; reference images may be"
+                f" at most {images.REFERENCE_MAX_BYTES // 2**20} MiB."
+            )
+    return None
