@@ -19,6 +19,7 @@ from PIL import Image
 
 from bot.apiframe.sandbox import SANDBOX_KEY, Fault, Outcome, Sandbox, SandboxConfig, create_app
 from bot.storage.migrations import head_revision
+from tests.pictures import Pictures, picture
 
 KEY = "afk_cli_test_key"
 
@@ -109,24 +110,47 @@ async def test_the_output_file_name_picks_the_format(
     assert state.stats["created"] == 2
 
 
-async def test_generate_with_reference_image(sandbox: tuple[Sandbox, str], tmp_path: Path) -> None:
+async def test_generate_with_reference_image(
+    sandbox: tuple[Sandbox, str], tmp_path: Path, pictures: Pictures
+) -> None:
     """--image sends the first reference as image_prompt (+ strength) and every one, in order,
     in input_images; a strength between two 0.05 steps is rounded to the nearest, as /flux
-    does."""
+    does. The sandbox fetched both."""
     state, url = sandbox
+    first, second = pictures.url("red.png"), pictures.add("second.png", picture(64, 64))
     code, _, err = await run_cli(
-        tmp_path, "generate", "a cat", "--image", "https://cdn.example/ref.png",
-        "--image", "https://cdn.example/second.png", "--strength", "0.33", "-q", "-o", "cat.jpg",
+        tmp_path, "generate", "a cat", "--image", first, "--image", second,
+        "--strength", "0.33", "-q", "-o", "cat.jpg",
         APIFRAME_BASE_URL=url, APIFRAME_API_KEY=KEY,
     )  # fmt: skip
     assert code == 0, err
     params = json.loads(state.requests[0]["body"])["fluxParams"]
     assert params["image_prompt_strength"] == 0.35
-    assert params["image_prompt"] == "https://cdn.example/ref.png"
-    assert params["input_images"] == [
-        "https://cdn.example/ref.png",
-        "https://cdn.example/second.png",
-    ]
+    assert params["image_prompt"] == first
+    assert params["input_images"] == [first, second]
+    assert sorted(pictures.hits) == ["red.png", "second.png"]
+
+
+async def test_a_reference_that_is_not_a_picture_is_refused_before_paying(
+    sandbox: tuple[Sandbox, str], tmp_path: Path, pictures: Pictures
+) -> None:
+    """A text file called .png as the second --image: Apiframe's 400 in one line that names
+    the field and why, exit 1, no traceback, no job, nothing paid."""
+    state, url = sandbox
+    state.config.credits = 100
+    fake = pictures.add("fake.png", b"not a picture", "text/plain")
+    code, out, err = await run_cli(
+        tmp_path, "generate", "a cat", "--image", pictures.url("red.png"), "--image", fake,
+        "-q", "-o", "cat.jpg", APIFRAME_BASE_URL=url, APIFRAME_API_KEY=KEY,
+    )  # fmt: skip
+    assert code == 1
+    assert "Traceback" not in err
+    assert err.strip() == (
+        "error: Invalid input image: fluxParams.input_images.1: Is not a JPEG, PNG, GIF or WebP"
+        " image"
+    )
+    assert (state.jobs, state.config.credits, out) == ({}, 100, "")
+    assert not (tmp_path / "cat.jpg").exists()
 
 
 @pytest.mark.parametrize(
