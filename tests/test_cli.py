@@ -393,6 +393,27 @@ async def test_missing_and_placeholder_settings(tmp_path: Path) -> None:
     assert "Traceback" not in err
 
 
+async def test_check_settings_only_is_what_docker_runs_first(tmp_path: Path) -> None:
+    """`check --settings-only` (docker-compose.yml's `check` service): an unchanged .env from
+    .env.example is exit 2 with one line per placeholder; real-looking values are ok, and
+    nothing is reached (the database, Apiframe and Discord here all point nowhere)."""
+    example = Path(__file__).parent.parent / ".env.example"
+    (tmp_path / ".env").write_text(example.read_text())
+    code, out, err = await run_cli(tmp_path, "check", "--settings-only")
+    assert (code, out) == (2, "")
+    assert err.splitlines() == [
+        "error: DISCORD_TOKEN: still holds the placeholder from .env.example; put the real value"
+        " in",
+        "error: APIFRAME_API_KEY: still holds the placeholder from .env.example; put the real"
+        " value in",
+    ]
+    code, out, err = await run_cli(
+        tmp_path, "check", "--settings-only", DISCORD_TOKEN="abc.def.ghi", APIFRAME_API_KEY=KEY,
+        APIFRAME_BASE_URL="http://127.0.0.1:9", DATABASE_URL="postgresql://u@127.0.0.1:9/db",
+    )  # fmt: skip
+    assert (code, out, err) == (0, "settings  ok\n", "")
+
+
 async def test_migrate_and_check(sandbox: tuple[Sandbox, str], tmp_path: Path) -> None:
     """`migrate` creates the SQLite file; `check` reports one line per part."""
     _, url = sandbox
