@@ -22,6 +22,8 @@ COPY cogs ./cogs
 RUN pip install -c constraints.txt .
 
 USER flux
+# matplotlib's font cache, built once here rather than at the first usage chart.
+RUN python -c "import matplotlib.font_manager"
 # Run from / so that the SQLite path of .env.example (./data/flux-bot.db), the default (the
 # same) and DATABASE_URL above all name /data/flux-bot.db, on the volume.
 WORKDIR /

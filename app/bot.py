@@ -19,7 +19,8 @@ from bot.config import Settings
 from bot.jobs.presenter import Presenter
 from bot.jobs.service import JobService
 from bot.jobs.webhook import WebhookReceiver
-from bot.metrics import LoopLagMonitor, peak_rss_mb
+from bot.logs import for_job
+from bot.metrics import LoopLagMonitor, peak_rss_mb, rest_trace
 from bot.moderation import lookalikes
 from bot.moderation.policy import GuildPolicy, defaults_from
 from bot.services import Services, process_owner
@@ -104,6 +105,8 @@ class FluxBot(commands.Bot):
             shard_count=settings.shard_count,
             # Prompts are user text: nothing the bot posts may ping anyone unless it says so.
             allowed_mentions=discord.AllowedMentions.none(),
+            # Counts Discord's answers for /metrics: 401/403/429 lead to Discord's IP ban.
+            http_trace=rest_trace(services.metrics),
         )
         self.services = services
         self.settings = settings
@@ -113,11 +116,13 @@ class FluxBot(commands.Bot):
         self.owner_name = owner or process_owner()
         self.driver = services.driver(presenter(self), owner=self.owner_name)
         self.jobs = JobService(self.guild_store, self.store, self.driver.wake)
-        self.web = WebServer(settings.web_host, settings.web_port, self.health)
+        self.web = WebServer(
+            settings.web_host, settings.web_port, self.health, services.metrics_page
+        )
         self.webhooks = WebhookReceiver(settings.secret("apiframe_api_key"), self._on_webhook)
         self.webhooks.install(self.web.app)
         self.synced = asyncio.Event()
-        self.lag = LoopLagMonitor()
+        self.lag = LoopLagMonitor(observe=services.metrics.loop_lag.observe)
         self._probed_at = -WRITE_PROBE_SECONDS
         self._database: str | None = None
         self.audit = audit(self)
@@ -132,7 +137,8 @@ class FluxBot(commands.Bot):
         job = await self.store.get_by_apiframe_id(remote.id)
         if job is None:
             return
-        await self.driver.apply_webhook(job, remote)
+        # Its own context, so the lines it logs name the job (as the driver's steps do).
+        await asyncio.create_task(self.driver.apply_webhook(job, remote), context=for_job(job))
 
     async def health(self) -> dict[str, Any]:
         """Fit to serve when connected to Discord and the job loop runs."""
@@ -150,6 +156,7 @@ class FluxBot(commands.Bot):
             "database": database or "ok",
             "latency_ms": round(self.latency * 1000) if self.is_ready() else None,
             "loop_lag_p99_ms": self.lag.p99_ms(),
+            "loop_lag_max_ms": self.lag.max_ms(),
             "peak_rss_mb": peak_rss_mb(),
             "jobs_in_flight": in_flight,
         }

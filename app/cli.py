@@ -29,7 +29,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     """Start the bot and keep it running until stopped."""
     settings = load_settings()
     settings.require("discord_token", "apiframe_api_key")
-    setup_logging(settings.log_level, log_secrets(settings))
+    setup_logging(settings.log_level, log_secrets(settings), settings.log_format)
     for line in settings.warnings:
         log.warning(line)
     from app.run import StartupError, run_bot  # imports discord.py: only when running
@@ -119,7 +119,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         for problem in exc.problems:
             print(f"  {problem}")
         return EXIT_SETTINGS
-    setup_logging("WARNING", log_secrets(settings))
+    setup_logging("WARNING", log_secrets(settings), settings.log_format)
     print("settings  ok    loaded")
     results = asyncio.run(_check(settings))
     for name, ok, detail in results:
@@ -203,7 +203,7 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     from bot.storage.migrations import current_revision, migrate
 
     settings = load_settings()
-    setup_logging(settings.log_level, log_secrets(settings))
+    setup_logging(settings.log_level, log_secrets(settings), settings.log_format)
     where = describe_url(settings.database_url)
 
     async def _run() -> str | None:

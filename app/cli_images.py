@@ -243,7 +243,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
     settings = load_settings()
     settings.require("apiframe_api_key")
     # Retries are the client's business: the user sees the progress bar, then one line.
-    setup_logging("ERROR", log_secrets(settings))
+    setup_logging("ERROR", log_secrets(settings), settings.log_format)
     # Everything that can be checked locally is, before the job is paid for.
     try:
         request = _request(args, settings)
@@ -285,7 +285,7 @@ def cmd_fetch(args: argparse.Namespace) -> int:
         return fail(problem, EXIT_USAGE)
     settings = load_settings()
     settings.require("apiframe_api_key")
-    setup_logging("ERROR", log_secrets(settings))
+    setup_logging("ERROR", log_secrets(settings), settings.log_format)
     return asyncio.run(_fetch(settings, args, output))
 
 

@@ -76,6 +76,7 @@ class Settings(BaseSettings):
     shard_count: int | None = Field(default=None, ge=1, le=10_000)
     shard_id: int | None = Field(default=None, ge=0)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+    log_format: Literal["text", "json"] = "text"
 
     default_resolution: Resolution = "1MP"
     max_jobs_in_flight: int = Field(default=8, ge=1, le=5000)
@@ -174,6 +175,11 @@ class Settings(BaseSettings):
     @classmethod
     def _upper_level(cls, value: object) -> object:
         return value.upper() if isinstance(value, str) else value
+
+    @field_validator("log_format", mode="before")
+    @classmethod
+    def _lower_format(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
 
     @model_validator(mode="after")
     def _shards(self) -> Settings:

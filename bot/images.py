@@ -1,9 +1,15 @@
-"""Image checks and re-encoding with Pillow. Every public coroutine runs Pillow in a thread."""
+"""Image checks and re-encoding with Pillow, never on the event loop: checks run in a thread,
+re-encodes in worker processes (`fit_async`)."""
 
 from __future__ import annotations
 
 import asyncio
 import io
+import multiprocessing
+import os
+import signal
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 
 from PIL import Image, UnidentifiedImageError
@@ -18,6 +24,12 @@ _DECODES = asyncio.Semaphore(2)  # at most this many reference decodes at once, 
 REFERENCE_MIN_SIDE = 64
 # Bound decoding work: a decompression bomb is refused before it eats memory.
 MAX_PIXELS = 64_000_000
+# Re-encoding a 4 MP result takes about a second of CPU, much of it holding the GIL (WebP,
+# JPEG and PNG encoders): in threads, a few at once stalled the event loop for up to ~1 s
+# (bench/bench_loop.py). Worker processes have GILs of their own.
+ENCODE_WORKERS = max(1, min(4, os.cpu_count() or 1))
+ENCODE_NICENESS = 10
+_encoders: ProcessPoolExecutor | None = None
 
 EXTENSIONS = {"PNG": "png", "JPEG": "jpg", "WEBP": "webp", "GIF": "gif"}
 CONTENT_TYPES = {"png": "image/png", "jpg": "image/jpeg", "webp": "image/webp", "gif": "image/gif"}
@@ -48,9 +60,35 @@ class FittedImage:
 
 
 async def warm_up() -> None:
-    """Load Pillow's format plugins now, off the event loop: done lazily, the first images
-    after a start would each wait on the import lock."""
+    """Load Pillow's format plugins now, off the event loop (done lazily, the first images
+    after a start would each wait on the import lock), and start the encoding processes."""
     await asyncio.to_thread(Image.init)
+    await asyncio.gather(
+        *(asyncio.wrap_future(_pool().submit(Image.init)) for _ in range(ENCODE_WORKERS))
+    )
+
+
+def _pool() -> ProcessPoolExecutor:
+    """The processes that re-encode, shared by the whole process (like the default thread
+    pool), started on first use; "spawn", as forking a process with threads is unsafe (so a
+    script that delivers images needs the `if __name__ == "__main__":` guard)."""
+    global _encoders
+    if _encoders is None:
+        _encoders = ProcessPoolExecutor(
+            ENCODE_WORKERS,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_start_encoder,
+        )
+    return _encoders
+
+
+def _start_encoder() -> None:
+    """In an encoding process: yield the CPU to the bot's event loop when both want it (a
+    re-encode is batch work; the loop answers Discord), and leave Ctrl-C to the bot, which
+    stops its workers itself (else each would print a KeyboardInterrupt traceback)."""
+    if hasattr(os, "nice"):
+        os.nice(ENCODE_NICENESS)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _open(data: bytes) -> Image.Image:
@@ -115,7 +153,8 @@ def _encode(image: Image.Image, fmt: str, quality: int) -> bytes:
     if fmt == "jpg":
         image.convert("RGB").save(buffer, "JPEG", quality=quality, optimize=True)
     elif fmt == "webp":
-        image.save(buffer, "WEBP", quality=quality, method=4)
+        # method 2: within ~1 % of method 4's size at half its time (bench/bench_loop.py).
+        image.save(buffer, "WEBP", quality=quality, method=2)
     else:
         image.save(buffer, "PNG", optimize=True)
     return buffer.getvalue()
@@ -167,4 +206,17 @@ async def check_reference_async(data: bytes) -> ImageInfo:
 
 
 async def fit_async(data: bytes, limit: int) -> FittedImage:
-    return await asyncio.to_thread(fit, data, limit)
+    """`fit` off the event loop: a header read in a thread when the image fits as it is, a
+    re-encode in an encoding process when it does not."""
+    if len(data) <= limit:
+        return await asyncio.to_thread(fit, data, limit)
+    global _encoders
+    pool = _pool()
+    try:
+        return await asyncio.wrap_future(pool.submit(fit, data, limit))
+    except BrokenProcessPool:
+        # A worker died (killed for memory?): the next image gets fresh processes; this
+        # one's step is retried later by the caller.
+        if _encoders is pool:
+            _encoders = None
+        raise

@@ -19,6 +19,7 @@ from bot.jobs.cost import Prices, prices_from
 from bot.jobs.driver import DriverConfig, JobDriver
 from bot.jobs.presenter import Presenter
 from bot.jobs.webhook import webhook_url
+from bot.metrics import Metrics
 from bot.storage.db import Database
 from bot.storage.guilds import GuildStore
 from bot.storage.jobs import JobRecord, JobStore
@@ -36,13 +37,15 @@ def process_owner(hostname: str | None = None) -> str:
     return f"{host}-{uuid.uuid4().hex[:8]}"
 
 
-def apiframe_client(settings: Settings) -> ApiframeClient:
-    """A client for the configured Apiframe (key, base URL, timeout, download cap)."""
+def apiframe_client(settings: Settings, metrics: Metrics | None = None) -> ApiframeClient:
+    """A client for the configured Apiframe (key, base URL, timeout, download cap), counting
+    its requests in `metrics` when given."""
     return ApiframeClient(
         settings.secret("apiframe_api_key"),
         settings.apiframe_base_url,
         timeout=settings.apiframe_timeout,
         max_download_bytes=settings.apiframe_max_download_mb * 2**20,
+        counter=metrics,
     )
 
 
@@ -73,6 +76,7 @@ class Services:
     guilds: GuildStore
     apiframe: ApiframeClient
     prices: Prices = field(default_factory=Prices)  # what a job reserves, per kind
+    metrics: Metrics = field(default_factory=Metrics)  # this process's own /metrics
 
     async def load_prices(self) -> Prices:
         """The prices to reserve: the settings, with flat prices from Apiframe's public
@@ -101,20 +105,28 @@ class Services:
         downloaded = await self.apiframe.download(job.result_urls[0])
         return await images.fit_async(downloaded.data, limit)
 
+    async def metrics_page(self) -> bytes:
+        """/metrics: the families, with the database's job counts read afresh."""
+        await self.metrics.refresh(self.jobs)
+        return self.metrics.render()
+
     async def close(self) -> None:
         await self.apiframe.close()
         await self.db.dispose()
 
 
 async def open_services(settings: Settings) -> Services:
-    """Migrate the database, then open it and the Apiframe client."""
+    """Migrate the database, then open it and the Apiframe client, both reporting to this
+    process's metrics."""
     await migrate(settings.database_url)
     db = Database(settings.database_url)
+    metrics = Metrics()
     return Services(
         settings=settings,
         db=db,
-        jobs=JobStore(db),
+        jobs=JobStore(db, events=metrics),
         guilds=GuildStore(db),
-        apiframe=apiframe_client(settings),
+        apiframe=apiframe_client(settings, metrics),
         prices=prices_from(settings),
+        metrics=metrics,
     )

@@ -1,5 +1,5 @@
-"""The bot's small HTTP server: `GET /healthz`; the webhook receiver (`bot.jobs.webhook`) adds
-its route to the same app."""
+"""The bot's small HTTP server: `GET /healthz`, `GET /metrics` (Prometheus); the webhook
+receiver (`bot.jobs.webhook`) adds its route to the same app."""
 
 from __future__ import annotations
 
@@ -9,20 +9,32 @@ from typing import Any
 
 from aiohttp import web
 
+from bot.metrics import CONTENT_TYPE
+
 log = logging.getLogger(__name__)
 
 HealthCheck = Callable[[], Awaitable[dict[str, Any]]]
+MetricsPage = Callable[[], Awaitable[bytes]]
 
 
 class WebServer:
     """An aiohttp server the bot owns; `health` reports whether the process is fit to serve."""
 
-    def __init__(self, host: str, port: int, health: HealthCheck) -> None:
+    def __init__(
+        self, host: str, port: int, health: HealthCheck, metrics: MetricsPage | None = None
+    ) -> None:
         self.host = host
         self.port = port
         self.app = web.Application(client_max_size=2 * 2**20)
         self.app.router.add_get("/healthz", self._healthz)
         self._health = health
+        if metrics is not None:
+            page = metrics
+
+            async def _metrics(request: web.Request) -> web.Response:
+                return web.Response(body=await page(), headers={"Content-Type": CONTENT_TYPE})
+
+            self.app.router.add_get("/metrics", _metrics)
         self._runner: web.AppRunner | None = None
 
     async def _healthz(self, request: web.Request) -> web.Response:

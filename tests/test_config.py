@@ -22,6 +22,7 @@ ALL_NAMES = (
     "WEB_HOST",
     "WEB_PORT",
     "LOG_LEVEL",
+    "LOG_FORMAT",
     "SHARD_COUNT",
     "SHARD_ID",
 )
@@ -66,6 +67,9 @@ def test_reads_environment_names(monkeypatch: pytest.MonkeyPatch) -> None:
     assert settings.discord_gateway_url == "ws://127.0.0.1:9000/gateway"
     assert settings.web_port == 9999
     assert settings.log_level == "DEBUG"
+    assert settings.log_format == "text"
+    monkeypatch.setenv("LOG_FORMAT", "JSON")
+    assert load_settings().log_format == "json"
 
 
 def test_reads_dotenv_file(tmp_path: Path) -> None:

@@ -114,3 +114,49 @@ def test_a_reference_of_too_many_pixels_is_refused_from_its_header() -> None:
     assert len(data) < 2**20
     with pytest.raises(images.ImageProblem, match="64 megapixels; the limit is 16"):
         images.check_reference(data)
+
+
+def _pid(data: bytes, limit: int) -> int:
+    """Stands in for `images.fit`: says which process ran it."""
+    return os.getpid()
+
+
+async def test_re_encodes_run_in_an_encoding_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A result over the limit is fitted in another process (its Pillow work cannot hold this
+    process's GIL, and so the event loop); one that fits as it is stays here."""
+    monkeypatch.setattr(images, "fit", _pid)
+    assert await images.fit_async(b"x" * 100, 10) != os.getpid()
+    assert await images.fit_async(b"x" * 10, 100) == os.getpid()
+
+
+async def test_an_encoding_process_re_encodes_for_real_and_yields_the_cpu() -> None:
+    """The worker's answer is the real fitted image (errors come back as ImageProblem); the
+    workers run at a lower priority than the bot and leave Ctrl-C to it."""
+    import asyncio
+    import signal
+
+    data = _noise(512, 512)
+    fitted = await images.fit_async(data, len(data) // 3)
+    assert fitted.reencoded
+    assert len(fitted.data) <= len(data) // 3
+    with pytest.raises(images.ImageProblem, match="damaged"):
+        await images.fit_async(data[: len(data) // 2], 12_000)
+    niceness = await asyncio.wrap_future(images._pool().submit(os.nice, 0))
+    assert niceness == min(19, os.nice(0) + images.ENCODE_NICENESS)
+    interrupt = await asyncio.wrap_future(images._pool().submit(signal.getsignal, signal.SIGINT))
+    assert interrupt == signal.SIG_IGN
+
+
+async def test_a_dead_encoding_process_is_replaced() -> None:
+    """If a worker dies (killed for memory), that image's step fails (its caller retries it
+    later) and the next image gets fresh processes."""
+    import asyncio
+    import contextlib
+    from concurrent.futures.process import BrokenProcessPool
+
+    data = _noise(256, 256)
+    with contextlib.suppress(BrokenProcessPool):
+        await asyncio.wrap_future(images._pool().submit(os._exit, 1))
+    with pytest.raises(BrokenProcessPool):
+        await images.fit_async(data, len(data) // 3)
+    assert (await images.fit_async(data, len(data) // 3)).reencoded

@@ -6,10 +6,11 @@ import email.utils
 import json
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Protocol, Self, TypeVar
 
 import aiohttp
 from pydantic import ValidationError
@@ -17,14 +18,31 @@ from yarl import URL
 
 from bot import __version__
 from bot.apiframe import errors
-from bot.apiframe.models import CatalogEntry, Job, JobAccepted, Submission
+from bot.apiframe.models import CatalogEntry, Job, JobAccepted, JobPage, Submission
 from bot.apiframe.retry import RetryPolicy, call_with_retry
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 USER_AGENT = f"flux-bot/{__version__} (+aiohttp/{aiohttp.__version__})"
 CHUNK = 64 * 1024
 MAX_REDIRECTS = 5
+
+
+class CallCounter(Protocol):
+    """Hears of every request and failed attempt (the metrics); labels are operation names."""
+
+    def apiframe_request(self, operation: str, status: int | None) -> None: ...
+
+    def apiframe_error(self, operation: str, error: Exception, *, retrying: bool) -> None: ...
+
+
+class _NotCounted:
+    def apiframe_request(self, operation: str, status: int | None) -> None:
+        return None
+
+    def apiframe_error(self, operation: str, error: Exception, *, retrying: bool) -> None:
+        return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +128,7 @@ class ApiframeClient:
         max_download_bytes: int = 50 * 2**20,
         retry: RetryPolicy | None = None,
         session: aiohttp.ClientSession | None = None,
+        counter: CallCounter | None = None,
     ) -> None:
         self.__api_key = api_key
         self.base_url = base_url.rstrip("/")
@@ -123,6 +142,7 @@ class ApiframeClient:
         self.retry = retry or RetryPolicy()
         self._session = session
         self._owns_session = session is None
+        self.counter: CallCounter = counter or _NotCounted()
 
     def __repr__(self) -> str:
         return f"<ApiframeClient base_url={self.base_url!r}>"
@@ -158,6 +178,7 @@ class ApiframeClient:
         method: str,
         path: str,
         *,
+        operation: str,
         body: Any = None,
         headers: dict[str, str] | None = None,
     ) -> Any:
@@ -178,11 +199,14 @@ class ApiframeClient:
                 status = response.status
                 resp_headers = response.headers
         except TimeoutError as exc:
+            self.counter.apiframe_request(operation, None)
             raise errors.NetworkError(f"Apiframe did not answer {method} {path} in time") from exc
         except aiohttp.ClientError as exc:
+            self.counter.apiframe_request(operation, None)
             raise errors.NetworkError(
                 f"Could not reach Apiframe ({type(exc).__name__}) for {method} {path}"
             ) from exc
+        self.counter.apiframe_request(operation, status)
         log.debug(
             "%s %s -> %s in %.0f ms (request %s)",
             method,
@@ -218,36 +242,48 @@ class ApiframeClient:
             data = await self._request(
                 "POST",
                 request.path,
+                operation="submit",
                 body=body,
                 headers={"Idempotency-Key": idempotency_key},
             )
             return _parse(JobAccepted, data)
 
-        return await call_with_retry(op, self.retry, what="submit")
+        return await self._retrying(op, "submit")
 
     async def get_job(self, job_id: str) -> Job:
         """The job's current state."""
 
         async def op() -> Job:
-            return _parse(Job, await self._request("GET", f"/v2/jobs/{job_id}"))
+            data = await self._request("GET", f"/v2/jobs/{job_id}", operation="get_job")
+            return _parse(Job, data)
 
-        return await call_with_retry(op, self.retry, what="get_job")
+        return await self._retrying(op, "get_job")
+
+    async def list_jobs(self, *, limit: int = 100) -> JobPage:
+        """The newest `limit` (1-100) of this key's jobs, in every state: one request that
+        looks at many jobs at once."""
+
+        async def op() -> JobPage:
+            data = await self._request("GET", f"/v2/jobs?limit={limit}", operation="list_jobs")
+            return _parse(JobPage, data)
+
+        return await self._retrying(op, "list_jobs")
 
     async def me(self) -> dict[str, Any]:
         """Account details; a cheap way to check the key."""
 
         async def op() -> dict[str, Any]:
-            data = await self._request("GET", "/v2/me")
+            data = await self._request("GET", "/v2/me", operation="me")
             return data if isinstance(data, dict) else {}
 
-        return await call_with_retry(op, self.retry, what="me")
+        return await self._retrying(op, "me")
 
     async def models(self, modality: str = "image") -> list[CatalogEntry]:
         """The public model catalogue with its cost ranges (entries that do not parse are
         left out: the schema is loose on purpose)."""
 
         async def op() -> list[CatalogEntry]:
-            data = await self._request("GET", f"/v2/models?modality={modality}")
+            data = await self._request("GET", f"/v2/models?modality={modality}", operation="models")
             raw = data.get("models") if isinstance(data, dict) else None
             entries = []
             for item in raw if isinstance(raw, list) else []:
@@ -257,7 +293,7 @@ class ApiframeClient:
                     continue
             return entries
 
-        return await call_with_retry(op, self.retry, what="models")
+        return await self._retrying(op, "models")
 
     async def download(self, url: str, *, max_bytes: int | None = None) -> Downloaded:
         """Fetch a result, streamed, refusing anything over the size cap."""
@@ -270,13 +306,21 @@ class ApiframeClient:
             try:
                 return await self._fetch(target, cap)
             except TimeoutError as exc:
+                self.counter.apiframe_request("download", None)
                 raise errors.NetworkError("The result download timed out") from exc
             except aiohttp.ClientError as exc:
+                self.counter.apiframe_request("download", None)
                 raise errors.NetworkError(
                     f"The result download failed ({type(exc).__name__})"
                 ) from exc
 
-        return await call_with_retry(op, self.retry, what="download")
+        return await self._retrying(op, "download")
+
+    async def _retrying(self, op: Callable[[], Awaitable[T]], operation: str) -> T:
+        def counted(error: errors.ApiframeError, retrying: bool) -> None:
+            self.counter.apiframe_error(operation, error, retrying=retrying)
+
+        return await call_with_retry(op, self.retry, what=operation, on_error=counted)
 
     async def _fetch(self, url: URL, cap: int) -> Downloaded:
         """GET `url`, following redirects by hand so that the key goes only to the API's own
@@ -287,6 +331,7 @@ class ApiframeClient:
                 url, headers=headers, allow_redirects=False, timeout=self._download_timeout
             )
             async with get as response:
+                self.counter.apiframe_request("download", response.status)
                 location = response.headers.get("Location")
                 if response.status in (301, 302, 303, 307, 308) and location:
                     url = url.join(URL(location))

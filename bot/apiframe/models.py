@@ -19,6 +19,7 @@ from pydantic import (
     ConfigDict,
     Field,
     PlainSerializer,
+    ValidationError,
     field_validator,
 )
 
@@ -244,6 +245,30 @@ class Job(BaseModel):
     def image_urls(self) -> list[str]:
         """Every result URL, whichever shape the API used for `result`."""
         return parse_result_urls(self.result)
+
+
+class JobPage(BaseModel):
+    """A page of `GET /v2/jobs`: the caller's jobs, newest first. Entries that do not parse
+    are left out (a poll of the job itself still reads it)."""
+
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+    jobs: list[Job] = Field(default_factory=list)
+    next_cursor: str | None = Field(default=None, alias="nextCursor")
+    has_more: bool = Field(default=False, alias="hasMore")
+
+    @field_validator("jobs", mode="before")
+    @classmethod
+    def _parsable(cls, value: object) -> object:
+        if not isinstance(value, list):
+            return []
+        kept = []
+        for item in value:
+            try:
+                kept.append(Job.model_validate(item))
+            except ValidationError:
+                continue
+        return kept
 
 
 def parse_result_urls(result: object) -> list[str]:

@@ -39,14 +39,23 @@ class RetryPolicy:
         return self.random() * ceiling
 
 
-async def call_with_retry(op: Callable[[], Awaitable[T]], policy: RetryPolicy, *, what: str) -> T:
-    """Run `op`, retrying retryable Apiframe errors as the policy allows."""
+async def call_with_retry(
+    op: Callable[[], Awaitable[T]],
+    policy: RetryPolicy,
+    *,
+    what: str,
+    on_error: Callable[[ApiframeError, bool], None] | None = None,
+) -> T:
+    """Run `op`, retrying retryable Apiframe errors as the policy allows; `on_error` hears of
+    each failed attempt and whether it will be retried."""
     attempt = 1
     while True:
         try:
             return await op()
         except ApiframeError as error:
             wait = policy.delay(attempt, error)
+            if on_error is not None:
+                on_error(error, wait is not None)
             if wait is None:
                 raise
             log.warning(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import random
 import time
@@ -17,7 +18,7 @@ from collections.abc import Callable, Coroutine
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot import images
+from bot import images, logs
 from bot.apiframe.client import ApiframeClient
 from bot.apiframe.errors import ApiframeError
 from bot.apiframe.models import Job, JobStatus
@@ -28,6 +29,7 @@ from bot.jobs.line import ACTIVE_AT_APIFRAME, Line
 from bot.jobs.presenter import DeliveryError, Presenter, Route
 from bot.jobs.progress import ProgressShower
 from bot.jobs.request import to_apiframe
+from bot.jobs.sweep import SWEEP_AHEAD, Sweeper
 from bot.storage.jobs import HeldReason, JobRecord, JobStore, utcnow
 
 log = logging.getLogger(__name__)
@@ -68,6 +70,10 @@ class JobDriver:
         self._task: asyncio.Task[None] | None = None
         self._steps: set[asyncio.Task[None]] = set()
         self._busy: dict[str, asyncio.Future[Any]] = {}  # job id → the step working on it
+        self._readings = schedule.Readings()
+        self.sweeper = Sweeper(
+            client, self.budget, self._readings, lambda: self.progress.expected, self._elapsed
+        )
         self.progress = ProgressShower(store, presenter, config, clock)
         self.line = Line(store, self.progress, config, owner=owner, clock=clock)
         self._stopping = False
@@ -95,6 +101,7 @@ class JobDriver:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
         await self.line.stop()
+        await self.sweeper.stop()
         if self._steps:
             steps = asyncio.ensure_future(asyncio.wait(list(self._steps)))
             hurry = asyncio.ensure_future(self._hurry.wait())
@@ -155,7 +162,7 @@ class JobDriver:
         return min(5.0, max(0.05, (next_at - self.clock()).total_seconds()))
 
     def _spawn(self, job: JobRecord, coro: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.create_task(coro, name=f"job-{job.id}")
+        task = asyncio.create_task(coro, name=f"job-{job.id}", context=logs.for_job(job))
         self._busy[job.id] = task
         self._steps.add(task)
 
@@ -169,25 +176,27 @@ class JobDriver:
     # --- due work ---------------------------------------------------------------------
 
     async def _run_due(self) -> None:
-        due = await self.store.claim_due(
-            self.owner,
-            self.clock(),
-            limit=64,
-            lease_seconds=self.config.lease_seconds,
-            exclude=self._busy,
+        claim = functools.partial(
+            self.store.claim_due, self.owner, lease_seconds=self.config.lease_seconds
         )
+        due = await claim(self.clock(), limit=64, exclude=self._busy)
+        polled = [job for job in due if job.state in POLLED and job.id not in self._busy]
+        if polled:  # jobs due in a moment join their look (one page for all, if enough)
+            ahead, taken = self.clock() + timedelta(seconds=SWEEP_AHEAD), {j.id for j in due}
+            polled += await claim(
+                self.clock(), by=ahead, states=POLLED, exclude={*self._busy, *taken}
+            )
+        for job, step in self.sweeper.plan(polled, self._poll, self.apply_remote):
+            self._spawn(job, self._guarded(job, step))
+        steps = {"submitting": self._submit, "timed_out": self._poll, "completed": self._deliver}
         for job in due:
-            if job.id in self._busy:  # a webhook took it up while we were claiming
-                await self.store.release(job.id, self.owner)
+            if job in polled:
                 continue
-            if job.state == "submitting":
-                self._spawn(job, self._guarded(job, self._submit))
-            elif job.state in POLLED or job.state == "timed_out":
-                self._spawn(job, self._guarded(job, self._poll))
-            elif job.state == "completed":
-                self._spawn(job, self._guarded(job, self._deliver))
-            else:
+            work = steps.get(job.state)
+            if work is None or job.id in self._busy:  # (busy: a webhook took it up meanwhile)
                 await self.store.release(job.id, self.owner)
+            else:
+                self._spawn(job, self._guarded(job, work))
 
     async def _guarded(
         self, job: JobRecord, step: Callable[[JobRecord], Coroutine[Any, Any, None]]
@@ -244,18 +253,21 @@ class JobDriver:
             apiframe_job_id=accepted.job_id,
             submitted_at=now,
             attempts=0,
-            next_check_at=now + timedelta(seconds=self._first_check_delay()),
+            next_check_at=now + timedelta(seconds=self._next_delay(0)),
         )
         log.info("job %s submitted as %s", job.id, accepted.job_id)
         if updated is not None:
             await self.progress.show(updated, self.progress.running(updated, None), force=True)
 
-    def _first_check_delay(self) -> float:
+    def _next_delay(
+        self, elapsed: float, progress: int | None = None, first: schedule.Reading | None = None
+    ) -> float:
+        expected = self.progress.expected
         if self.config.webhook_url:
             return schedule.webhook_safety_delay(
-                0, self.progress.expected, self.config.webhook_safety_seconds
+                elapsed, expected, self.config.webhook_safety_seconds
             )
-        return schedule.next_poll_delay(0, self.progress.expected)
+        return schedule.next_poll_delay(elapsed, expected, progress, first)
 
     # --- poll -------------------------------------------------------------------------
 
@@ -263,9 +275,12 @@ class JobDriver:
         if job.apiframe_job_id is None:  # cannot happen past `submitting`; resubmit to be safe
             await self._submit(job)
             return
-        await self.budget.take()
+        await self.budget.take(urgent=self.sweeper.urgent(job))
         remote = await self.client.get_job(job.apiframe_job_id)
         await self.apply_remote(job, remote)
+
+    def _elapsed(self, job: JobRecord) -> float:
+        return (self.clock() - (job.submitted_at or job.created_at)).total_seconds()
 
     async def apply_webhook(self, job: JobRecord, remote: Job) -> None:
         """Fold a webhook's job state in, as a guarded step: an error is retried by polling.
@@ -295,8 +310,8 @@ class JobDriver:
 
     async def apply_remote(self, job: JobRecord, remote: Job) -> JobRecord | None:
         """Fold a job state from Apiframe (a poll or a webhook) into ours."""
-        now = self.clock()
-        elapsed = (now - (job.submitted_at or job.created_at)).total_seconds()
+        now, elapsed = self.clock(), self._elapsed(job)
+        first = self._readings.note(job.id, elapsed, remote.progress, remote.status.is_terminal)
         if remote.status is JobStatus.COMPLETED:
             urls = remote.image_urls
             if not urls:
@@ -335,12 +350,7 @@ class JobDriver:
             await self._fail(job, failures.timed_out(elapsed), state="timed_out")
             return None
         state = "processing" if remote.status is JobStatus.PROCESSING else job.state
-        if self.config.webhook_url:
-            delay = schedule.webhook_safety_delay(
-                elapsed, self.progress.expected, self.config.webhook_safety_seconds
-            )
-        else:
-            delay = schedule.next_poll_delay(elapsed, self.progress.expected, remote.progress)
+        delay = self._next_delay(elapsed, remote.progress, first)
         # Look again by the next timeout, so "still working…" and the hard stop come on time.
         for limit in sorted((self.config.soft_timeout, self.config.hard_timeout)):
             if elapsed < limit:
@@ -365,7 +375,9 @@ class JobDriver:
             next_check_at=now + timedelta(seconds=delay),
         )
         if updated is not None:
-            await self.progress.show(updated, self.progress.running(updated, remote.progress))
+            await self.progress.show(
+                updated, self.progress.running(updated, remote.progress, first)
+            )
         return updated
 
     # --- deliver ----------------------------------------------------------------------
@@ -382,7 +394,7 @@ class JobDriver:
             expires = job.token_expires_at
             # Too close to the token's end for an upload, but a short edit still fits.
             if held is not None and expires and self.clock() < expires - LAST_EDIT_MARGIN:
-                await self._show_held(held)
+                await self.progress.show_held(held)
             return
         url = job.result_urls[0]
         started = time.perf_counter()
@@ -420,7 +432,7 @@ class JobDriver:
                 next_check_at=None,
             )
             if held is not None and route is Route.INTERACTION:
-                await self._show_held(held)
+                await self.progress.show_held(held)
             return
         now = self.clock()
         delivered = await self._move(
@@ -437,24 +449,12 @@ class JobDriver:
                 await self.presenter.delivered(delivered)
             except Exception:
                 log.exception("job %s: delivered, but reporting it failed", job.id)
-        duration = (job.completed_at or now) - (job.submitted_at or job.created_at)
-        log.info(
-            "job %s delivered via %s after %.1f s (download %.0f ms, fit %.0f ms, post %.0f ms)",
-            job.id,
-            route,
-            duration.total_seconds(),
-            (fetched - started) * 1000,
-            (fitted_at - fetched) * 1000,
-            (time.perf_counter() - fitted_at) * 1000,
-        )
+        took = ((job.completed_at or now) - (job.submitted_at or job.created_at)).total_seconds()
+        times = (fetched - started, fitted_at - fetched, time.perf_counter() - fitted_at)
+        steps = "/".join(f"{t * 1000:.0f}" for t in times)
+        parts = (job.id, route, took, steps)
+        log.info("job %s delivered via %s after %.1f s (download/fit/post %s ms)", *parts)
         await self._learn()
-
-    async def _show_held(self, job: JobRecord) -> None:
-        """Tell the member, where the response can still be edited, that /flux-inbox has it."""
-        try:
-            await self.presenter.show_held(job)
-        except DeliveryError as exc:
-            log.info("job %s: inbox notice not shown: %s", job.id, exc)
 
     async def _move(
         self, job_id: str, from_states: set[str], to_state: str, **fields: Any
@@ -463,8 +463,6 @@ class JobDriver:
         return await self.store.transition(
             job_id, from_states, to_state, lease_owner=None, lease_until=None, **fields
         )
-
-    # --- failure ----------------------------------------------------------------------
 
     async def _fail(self, job: JobRecord, failure: Failure, *, state: str = "failed") -> None:
         """Mark the job failed (never counted against the member; against the budget only

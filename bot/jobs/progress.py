@@ -50,10 +50,12 @@ class ProgressShower:
             eta_seconds=eta,
         )
 
-    def running(self, job: JobRecord, percent: int | None) -> Progress:
-        """A job at Apiframe, `percent` done if it said so."""
+    def running(
+        self, job: JobRecord, percent: int | None, first: schedule.Reading | None = None
+    ) -> Progress:
+        """A job at Apiframe, `percent` done if it said so (`first`: an earlier reading)."""
         elapsed = (self.clock() - (job.submitted_at or job.created_at)).total_seconds()
-        finish = schedule.estimated_finish(elapsed, self.expected, percent)
+        finish = schedule.estimated_finish(elapsed, self.expected, percent, first)
         stage = Stage.GENERATING if job.state == "processing" else Stage.QUEUED
         return Progress(
             stage=stage,
@@ -88,3 +90,10 @@ class ProgressShower:
                 await self.store.update(job.id, response_message_id=None)
             return False
         return True
+
+    async def show_held(self, job: JobRecord) -> None:
+        """Tell the member, where the response can still be edited, that /flux-inbox has it."""
+        try:
+            await self.presenter.show_held(job)
+        except DeliveryError as exc:
+            log.info("job %s: inbox notice not shown: %s", job.id, exc)

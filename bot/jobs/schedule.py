@@ -1,8 +1,10 @@
 """When to look at a running job again, learned from how long jobs really take.
 
 A fixed 2 s loop wastes polls early in a job and still adds ~1 s on average after it ends.
-Here polls are sparse early and dense around the expected finish, and all polls share one
-request budget so hundreds of jobs in flight never flood Apiframe.
+Here a job is looked at rarely: once to read its progress, once more to learn the rate it
+moves at, then just after the finish that rate predicts (without percentages: dense around
+the learned duration). All polls share one request budget so hundreds of jobs in flight never
+flood Apiframe.
 """
 
 from __future__ import annotations
@@ -11,10 +13,14 @@ import asyncio
 import statistics
 import time
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 
 DEFAULT_EXPECTED_SECONDS = 20.0  # Apiframe's advertised average for FLUX.2 [max]
 MIN_INTERVAL = 0.3
 MAX_INTERVAL = 5.0
+OVERDUE_INTERVAL = 0.25  # between looks once a job is past its expected finish
+PROBE_INTERVAL = 8.0  # the longest wait between looks at a job that reports progress
+FINISH_LAG = 0.1  # how long after the expected finish the look that should find it comes
 WEBHOOK_SAFETY_DELAY = 30.0  # after the expected finish, poll once in case a webhook was lost
 
 
@@ -26,27 +32,107 @@ def expected_duration(recent: Iterable[float], default: float = DEFAULT_EXPECTED
     return statistics.median(samples)
 
 
-def estimated_finish(elapsed: float, expected: float, progress: int | None) -> float:
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """One look at a running job: `elapsed` s after submission it said `progress` %."""
+
+    elapsed: float
+    progress: int
+
+
+class Readings:
+    """Each running job's first reading with a percentage (with a later one it gives the rate
+    the job moves at) and its latest reading. Only a hint for when to look (lost on restart,
+    learned again), so it is kept in memory and bounded."""
+
+    def __init__(self, keep: int = 10_000) -> None:
+        self.keep = keep
+        self._first: dict[str, Reading] = {}
+        self._last: dict[str, Reading] = {}
+
+    def first(self, job_id: str) -> Reading | None:
+        return self._first.get(job_id)
+
+    def last(self, job_id: str) -> Reading | None:
+        return self._last.get(job_id)
+
+    def note(
+        self, job_id: str, elapsed: float, progress: int | None, terminal: bool
+    ) -> Reading | None:
+        """Record a look at a job; returns the earlier first reading, if any."""
+        if terminal:
+            self._first.pop(job_id, None)
+            self._last.pop(job_id, None)
+            return None
+        first = self._first.get(job_id)
+        if len(self._last) >= self.keep and job_id not in self._last:
+            oldest = next(iter(self._last))  # the oldest: most likely abandoned
+            self._first.pop(oldest, None)
+            self._last.pop(oldest)
+        self._last[job_id] = Reading(elapsed, progress or 0)
+        if first is None and progress and 0 < progress < 100:
+            self._first[job_id] = Reading(elapsed, progress)
+        return first
+
+
+def progress_rate(first: Reading | None, elapsed: float, progress: int | None) -> float | None:
+    """Percent per second between an earlier reading and this one, if progress moved.
+
+    Measured from two readings, so the time a job spent queued does not skew it."""
+    if first is None or not progress or progress >= 100 or progress <= first.progress:
+        return None
+    if elapsed - first.elapsed < MIN_INTERVAL:
+        return None
+    return (progress - first.progress) / (elapsed - first.elapsed)
+
+
+def estimated_finish(
+    elapsed: float, expected: float, progress: int | None, first: Reading | None = None
+) -> float:
     """Seconds from submission at which the job should be done (may lie in the past).
 
-    The API's progress, when it gives one, refines the learned expectation.
+    The API's progress, when it gives one, refines the learned expectation: from one
+    reading by proportion (late by the time spent queued), from two by the rate between them.
     """
+    rate = progress_rate(first, elapsed, progress)
+    if rate is not None and progress is not None:
+        return elapsed + (100 - progress) / rate
     finish = expected
     if progress and 5 <= progress < 100 and elapsed > 0:
         finish = max(finish * 0.5, elapsed * 100 / progress)
     return finish
 
 
-def next_poll_delay(elapsed: float, expected: float, progress: int | None = None) -> float:
+def next_poll_delay(
+    elapsed: float, expected: float, progress: int | None = None, first: Reading | None = None
+) -> float:
     """Delay before the next poll of a job submitted `elapsed` seconds ago."""
-    finish = estimated_finish(elapsed, expected, progress)
+    finish = estimated_finish(elapsed, expected, progress, first)
     remaining = finish - elapsed
+    if progress_rate(first, elapsed, progress) is not None and remaining > 0:
+        # The rate says when it ends: one look just after that, none in between.
+        return min(PROBE_INTERVAL, remaining + FINISH_LAG)
+    if progress and 5 <= progress < 100 and remaining > MIN_INTERVAL:
+        # One reading: look again most of the way there, to learn the rate.
+        return min(PROBE_INTERVAL, max(MIN_INTERVAL, remaining * 0.8))
     if remaining > MIN_INTERVAL:
         # Halve the distance to the expected finish: few polls early, dense near the end.
         return min(MAX_INTERVAL, max(MIN_INTERVAL, remaining / 2))
     # Past the expected finish: tighten first, then back off slowly for stragglers.
-    overdue = elapsed - finish
-    return min(MAX_INTERVAL, MIN_INTERVAL + overdue / 5)
+    overdue = max(0.0, elapsed - finish)
+    return min(MAX_INTERVAL, OVERDUE_INTERVAL + overdue / 5)
+
+
+def is_final_look(
+    elapsed: float, expected: float, first: Reading | None, last: Reading | None
+) -> bool:
+    """Whether a poll now, given the readings so far, is expected to find the job done: such
+    polls go first."""
+    finish = expected
+    if last is not None:
+        earlier = first if first is not None and first.elapsed < last.elapsed else None
+        finish = estimated_finish(last.elapsed, expected, last.progress, earlier)
+    return elapsed >= finish - FINISH_LAG
 
 
 def webhook_safety_delay(
@@ -58,7 +144,11 @@ def webhook_safety_delay(
 
 
 class PollBudget:
-    """A token bucket shared by every poll: at most `rate` requests per second on average."""
+    """A token bucket shared by every poll: at most `rate` requests per second on average.
+
+    A look expected to find a job done (`urgent`) goes before the looks that only read
+    progress, so under load it is the probes that wait, not the finished images.
+    """
 
     def __init__(
         self, rate: float, burst: int | None = None, clock: Callable[[], float] = time.monotonic
@@ -70,7 +160,9 @@ class PollBudget:
         self._tokens = self.capacity
         self._clock = clock
         self._stamp = clock()
+        self._urgent_waiting = 0
         self._lock = asyncio.Lock()
+        self._urgent_lock = asyncio.Lock()
 
     def _refill(self) -> None:
         now = self._clock()
@@ -82,11 +174,18 @@ class PollBudget:
         self._refill()
         return 0.0 if self._tokens >= 1 else (1 - self._tokens) / self.rate
 
-    async def take(self) -> None:
-        """Wait for a token; callers queue fairly behind the lock."""
-        async with self._lock:
-            delay = self.wait_time()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            self._refill()
-            self._tokens = max(0.0, self._tokens - 1)
+    async def take(self, *, urgent: bool = False) -> None:
+        """Wait for a token; callers queue fairly behind their lock, urgent ones first."""
+        if urgent:
+            self._urgent_waiting += 1
+        try:
+            async with self._urgent_lock if urgent else self._lock:
+                while True:
+                    delay = self.wait_time()
+                    if delay == 0 and (urgent or not self._urgent_waiting):
+                        self._tokens -= 1
+                        return
+                    await asyncio.sleep(delay or 1 / self.rate)
+        finally:
+            if urgent:
+                self._urgent_waiting -= 1

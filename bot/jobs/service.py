@@ -11,7 +11,7 @@ from bot.jobs.failures import FailureKind
 from bot.jobs.request import JobRequest
 from bot.moderation.gate import Limits, Refusal
 from bot.storage.guilds import GuildStore
-from bot.storage.jobs import TERMINAL, JobRecord, JobState, JobStore, NewJob, utcnow
+from bot.storage.jobs import TERMINAL, JobEvents, JobRecord, JobState, JobStore, NewJob, utcnow
 
 
 class CancelOutcome(StrEnum):
@@ -29,6 +29,7 @@ class JobService:
         self.guilds = guilds
         self.store = store
         self._wake = wake
+        self.events: JobEvents | None = store.events  # told of each job written
 
     async def create(
         self,
@@ -58,6 +59,8 @@ class JobService:
             utcnow(),
         )
         if isinstance(job, JobRecord):
+            if self.events is not None:
+                self.events.job_created(job)
             self._wake()
         return job
 

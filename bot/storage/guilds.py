@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -43,6 +43,16 @@ class MemberTotals(BaseModel):
     credits: int
     failures: int
     by_kind: dict[str, int] = Field(default_factory=dict)  # successful jobs per kind
+
+
+class DayTotals(BaseModel):
+    """A guild's successful jobs and the credits they cost on one UTC day."""
+
+    model_config = ConfigDict(frozen=True)
+
+    day: date
+    images: int
+    credits: int
 
 
 class PolicyRefused(ValueError):
@@ -287,6 +297,30 @@ class GuildStore:
                 member["by_kind"][kind] = int(good)
         totals = [MemberTotals(user_id=u, **t) for u, t in members.items()]
         return sorted(totals, key=lambda t: (-t.generations, -t.credits, t.user_id))
+
+    async def daily(
+        self, guild_id: int | None, since: datetime, until: datetime
+    ) -> list[DayTotals]:
+        """Successful jobs and credits per UTC day in [since, until), every day listed."""
+        created = JobRow.created_at
+        # Both give the UTC calendar day: SQLite stores UTC text, PostgreSQL a timestamptz.
+        day = func.date(created) if self.db.is_sqlite else func.date(func.timezone("UTC", created))
+        query = (
+            select(day, func.count(), func.sum(func.coalesce(JobRow.credit_cost, 0)))
+            .where(_guild(guild_id), created >= since, created < until)
+            .where(JobRow.state.in_(SUCCEEDED))
+            .group_by(day)
+        )
+        async with self.db.session() as session:
+            rows = (await session.execute(query)).all()
+        found = {date.fromisoformat(str(d)[:10]): (int(n), int(c or 0)) for d, n, c in rows}
+        last = (as_utc(until) - timedelta(microseconds=1)).date()  # `until` is excluded
+        days, current = [], as_utc(since).date()
+        while current <= last:
+            images, credits = found.get(current, (0, 0))
+            days.append(DayTotals(day=current, images=images, credits=credits))
+            current += timedelta(days=1)
+        return days
 
 
 # Policy keys stored under an earlier name.

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import case, func, or_, select, update
@@ -172,11 +172,23 @@ def pending_row(new: NewJob, now: datetime) -> JobRow:
     )
 
 
+class JobEvents(Protocol):
+    """Told of what happens to jobs (the metrics listen): a job written, moved by a
+    compare-and-set out of one of `from_states`, or a failed step scheduled again."""
+
+    def job_created(self, job: JobRecord) -> None: ...
+
+    def job_moved(self, job: JobRecord, from_states: Collection[str]) -> None: ...
+
+    def job_retried(self, job: JobRecord) -> None: ...
+
+
 class JobStore:
     """Reads and writes jobs; returns `JobRecord`s, never ORM objects."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, events: JobEvents | None = None) -> None:
         self.db = db
+        self.events = events
 
     async def get(self, job_id: str) -> JobRecord | None:
         async with self.db.session() as session:
@@ -201,9 +213,12 @@ class JobStore:
         wrong = sorted(f for f in from_states if not can_move(f, to_state))
         if wrong:
             raise ValueError(f"a job cannot move from {', '.join(wrong)} to {to_state}")
-        return await self._update(
+        moved = await self._update(
             job_id, [JobRow.state.in_(list(from_states))], state=to_state, **fields
         )
+        if moved is not None and self.events is not None:
+            self.events.job_moved(moved, from_states)
+        return moved
 
     async def claim_held(self, job_id: str, owner: str, seconds: float) -> JobRecord | None:
         """Take a held result for one /flux-inbox for a while, so two at once (two clicks,
@@ -225,9 +240,12 @@ class JobStore:
             JobRow.state == state,
             or_(JobRow.lease_owner.is_(None), JobRow.lease_owner == owner),
         ]
-        return await self._update(
+        retried = await self._update(
             job_id, guards, attempts=attempts, next_check_at=at, lease_owner=None, lease_until=None
         )
+        if retried is not None and self.events is not None:
+            self.events.job_retried(retried)
+        return retried
 
     async def update(self, job_id: str, **fields: Any) -> JobRecord | None:
         """Change fields without a state guard (progress, schedule, lease)."""
@@ -267,12 +285,15 @@ class JobStore:
         limit: int = 64,
         lease_seconds: float = 120.0,
         exclude: Collection[str] = (),
+        states: Collection[str] = CHECKED,
+        by: datetime | None = None,
     ) -> list[JobRecord]:
-        """Lease unfinished jobs whose check is due and that nobody else holds."""
+        """Lease unfinished jobs (in `states`) whose check is due (by `by`, default now) and
+        that nobody else holds."""
         due = (
-            JobRow.state.in_(list(CHECKED)),
+            JobRow.state.in_(list(CHECKED & set(states))),
             JobRow.next_check_at.is_not(None),
-            JobRow.next_check_at <= now,
+            JobRow.next_check_at <= (by or now),
             or_(JobRow.lease_until.is_(None), JobRow.lease_until < now),
         )
         until = now + timedelta(seconds=lease_seconds)
@@ -364,3 +385,13 @@ class JobStore:
                 select(func.count()).select_from(JobRow).where(JobRow.state.in_(list(states)))
             )
             return int(count or 0)
+
+    async def unfinished_counts(self) -> dict[tuple[str, str], int]:
+        """How many unfinished jobs there are, by (kind, state)."""
+        async with self.db.session() as session:
+            rows = await session.execute(
+                select(JobRow.kind, JobRow.state, func.count())
+                .where(JobRow.state.in_(list(UNFINISHED)))
+                .group_by(JobRow.kind, JobRow.state)
+            )
+            return {(str(kind), str(state)): int(n) for kind, state, n in rows}

@@ -489,8 +489,10 @@ class Admin(
             period.value if period else "month", discord.utils.utcnow()
         )
         rows = await self.bot.guild_store.report(interaction.guild_id, since, until)
-        embed = _report.usage_embed(rows, label)
-        files = [_report.usage_csv(rows, since, until)] if export else []
+        days = await self.bot.guild_store.daily(interaction.guild_id, since, until)
+        embed = _report.usage_embed(rows, label).set_image(url=f"attachment://{_report.CHART_NAME}")
+        files = [await _report.usage_chart(interaction.guild, rows, days, label)]
+        files += [_report.usage_csv(rows, since, until)] if export else []
         await interaction.edit_original_response(embed=embed, attachments=files)
 
 

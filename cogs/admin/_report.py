@@ -1,18 +1,20 @@
 """What /flux-admin shows: the settings in force, the prompt rules, and usage per member
-(generations, credits, failures) as an embed or CSV."""
+(generations, credits, failures) as an embed with a chart, or CSV."""
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 from datetime import datetime
 
 import discord
 
+from bot import charts
 from bot.jobs.describe import kinds_summary
 from bot.jobs.request import JOB_KINDS
 from bot.moderation.policy import GuildPolicy
-from bot.storage.guilds import MemberTotals
+from bot.storage.guilds import DayTotals, MemberTotals
 from bot.text import counted, noun
 from cogs import audit
 from cogs.admin import _format
@@ -71,3 +73,20 @@ def usage_csv(rows: list[MemberTotals], since: datetime, until: datetime) -> dis
         io.BytesIO(buffer.getvalue().encode()),
         filename=f"flux-usage-{since:%Y%m%d}-{until:%Y%m%d}.csv",
     )
+
+
+CHART_NAME = "flux-usage.png"
+
+
+async def usage_chart(
+    guild: discord.Guild | None, rows: list[MemberTotals], days: list[DayTotals], label: str
+) -> discord.File:
+    """The chart of the period as an attachment the embed shows (drawn in a worker thread)."""
+
+    def name(user_id: int) -> str:
+        member = guild.get_member(user_id) if guild else None
+        return member.display_name if member else f"member {user_id}"
+
+    top = [(name(r.user_id), r.generations) for r in rows if r.generations][:8]
+    png = await asyncio.to_thread(charts.usage_chart, days, top, f"Image bot usage: {label}")
+    return discord.File(io.BytesIO(png), filename=CHART_NAME)

@@ -367,3 +367,39 @@ async def test_a_lost_answer_to_a_submission_never_buys_a_second_job(
     assert sandbox.stats["created"] == 1
     assert [r["idempotency_key"] for r in sandbox.requests] == ["discord-lost"] * 2
     assert list(sandbox.jobs) == [accepted.job_id]
+
+
+async def test_requests_errors_and_retries_are_counted(scripted: Scripted) -> None:
+    """Each answer counts under its operation and status, a dropped connection as `network`;
+    each failed attempt under its error class, and those retried once more as retries."""
+    from bot.metrics import Metrics
+
+    metrics = Metrics()
+    scripted.replies = [Reply(503, {}), Reply(200, {"id": "j", "status": "QUEUED"})]
+    async with ApiframeClient(
+        KEY, scripted.url, retry=FAST_RETRY, timeout=5, counter=metrics
+    ) as client:
+        assert (await client.get_job("j")).status is JobStatus.QUEUED
+        scripted.replies = [Reply(404, {"error": "Not found"})]
+        with pytest.raises(errors.NotFound):
+            await client.get_job("gone")
+        # (aiohttp itself repeats a GET whose kept-alive connection was dropped: a POST.)
+        scripted.replies = [Reply(drop=True), ACCEPTED]
+        assert (await client.submit(REQUEST, idempotency_key="k")).job_id
+
+    def count(name: str, **labels: str) -> float | None:
+        return metrics.registry.get_sample_value(name, labels)
+
+    requests = "flux_apiframe_requests_total"
+    assert count(requests, operation="get_job", status="503") == 1
+    assert count(requests, operation="submit", status="network") == 1
+    assert count(requests, operation="submit", status="202") == 1
+    assert count(requests, operation="get_job", status="200") == 1
+    assert count(requests, operation="get_job", status="404") == 1
+    failed = "flux_apiframe_errors_total"
+    assert count(failed, operation="get_job", error="ServerError") == 1
+    assert count(failed, operation="submit", error="NetworkError") == 1
+    assert count(failed, operation="get_job", error="NotFound") == 1
+    retried = "flux_apiframe_retries_total"
+    assert count(retried, operation="get_job", error="ServerError") == 1
+    assert count(retried, operation="get_job", error="NotFound") is None

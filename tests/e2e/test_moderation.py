@@ -10,6 +10,7 @@ import re
 from typing import Any
 
 import pytest
+from PIL import Image
 
 from bot.apiframe.sandbox import Outcome
 from tests.conftest import ApiframeSandbox, RunningBot
@@ -454,6 +455,8 @@ async def test_a_job_too_big_for_what_is_left_is_no_budget_stop(
 async def test_usage_report_and_csv_export(
     bot_runner: RunningBot, discord_standin: LocalDiscord, apiframe: ApiframeSandbox, staff: Any
 ) -> None:
+    """The table, a chart of the period (images and credits per day, the top members) and,
+    asked for, the CSV."""
     await bot_runner.start()
     standin = discord_standin
     await generated(standin, resolution="2MP")
@@ -465,7 +468,17 @@ async def test_usage_report_and_csv_export(
     top = embed["fields"][0]["value"]
     alice, bob = standin.members["alice"].id, standin.members["bob"].id
     assert top.index(f"<@{alice}>") < top.index(f"<@{bob}>")
-    attachment = report.attachments[0]
+    chart, attachment = report.attachments
+    assert embed["image"]["url"] == "attachment://flux-usage.png"
+    assert chart["filename"] == "flux-usage.png"
+    picture = standin.server.files[(report.channel_id, int(chart["id"]))].data
+    with Image.open(io.BytesIO(picture)) as drawn:
+        # Opaque all over (the same card in dark and light themes), and drawn on: the bars'
+        # colour is there.
+        assert drawn.size == (1000, 500)
+        rgba = drawn.convert("RGBA")
+        assert rgba.getextrema()[3] == (255, 255)
+        assert (0x58, 0x65, 0xF2, 255) in {colour for _, colour in rgba.getcolors(1 << 20)}
     assert attachment["filename"].endswith(".csv")
     stored = standin.server.files[(report.channel_id, int(attachment["id"]))]
     rows = list(csv.DictReader(io.StringIO(stored.data.decode())))

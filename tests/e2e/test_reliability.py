@@ -183,17 +183,20 @@ async def test_sigkill_while_submitting_then_restart_resumes_the_submission(
     assert len({r["idempotency_key"] for r in apiframe.sandbox.requests}) == 1
 
 
+@pytest.mark.parametrize("log_format", ["text", "json"])
 async def test_debug_logs_hold_no_secret(
     bot_process: BotProcess,
     webhook_env: dict[str, str],
     discord_standin: LocalDiscord,
     apiframe: ApiframeSandbox,
+    log_format: str,
 ) -> None:
     """At LOG_LEVEL=DEBUG, through a whole webhook-mode job, the log shows neither the bot
-    token, the API key, the webhook path secret nor the interaction's token."""
+    token, the API key, the webhook path secret nor the interaction's token, in either
+    LOG_FORMAT; in JSON every line is one object, and the job's lines name it."""
     from bot.jobs.webhook import webhook_path_secret
 
-    bot_process.env.update(webhook_env, LOG_LEVEL="DEBUG")
+    bot_process.env.update(webhook_env, LOG_LEVEL="DEBUG", LOG_FORMAT=log_format)
     await bot_process.start()
     await discord_standin.wait_ready(timeout=30)
     handle = await discord_standin.invoke("flux", options={"prompt": "a quiet log"})
@@ -208,6 +211,14 @@ async def test_debug_logs_hold_no_secret(
         handle.state.token,
     ):
         assert secret not in output
+    if log_format == "json":
+        entries = [json.loads(line) for line in output.splitlines() if line.strip()]
+        assert all(isinstance(e, dict) and e["level"] and e["logger"] for e in entries)
+        about_job = [e for e in entries if "delivered via" in e["message"]]
+        assert len(about_job) == 1
+        assert about_job[0]["guild_id"] == discord_standin.guild.id
+        assert about_job[0]["kind"] == "generate"
+        assert about_job[0]["job_id"] in about_job[0]["message"]
 
 
 async def test_sigterm_mid_job_exits_cleanly_and_restart_delivers(

@@ -140,7 +140,7 @@ async def test_a_402_at_submit_says_what_was_needed(
     handle = await discord_standin.click(image, button(image, "zoom-1.5"))
     failed = await handle.wait_original(done, timeout=20)
     told = failed.embeds[0]["description"]
-    assert "needed 9 image credits" in told
+    assert "out of image credits: this needed 9 and its account has only 3 left" in told
     assert "only 3 left" in told
     assert apiframe.sandbox.stats["created"] == 1
     assert (await alices_usage_today(bot, discord_standin)).today == 1

@@ -73,6 +73,18 @@ async def test_progress_steps_are_spread_over_processing(api: Api) -> None:
     ]
 
 
+async def test_linear_progress_is_the_percent_done(api: Api) -> None:
+    """In linear mode a job reports the floored percent of its processing time, never 100
+    before it completes."""
+    api.sandbox.config.progress_mode = "linear"
+    job_id = await api.submit_ok()
+    seen = []
+    for step in (1.0, 1.0, 1.3, 1.5, 0.19, 0.01):
+        api.sandbox.advance(step)
+        seen.append((await api.job(job_id))["progress"])
+    assert seen == [0, 25, 57, 95, 99, 100]
+
+
 async def test_custom_and_empty_progress_steps(api: Api) -> None:
     """Custom steps are used as given; an empty list jumps from 0 straight to 100."""
     api.sandbox.config.progress_steps = [50]

@@ -271,3 +271,33 @@ async def test_report_breaks_usage_down_by_kind(database: Database) -> None:
     assert kinds_summary(r.by_kind for r in rows.values()) == (
         "Generation 1 · Upscale 1 · Zoom out / pan 2"
     )
+
+
+async def test_daily_totals_list_every_day_of_the_period(database: Database) -> None:
+    """Successful jobs and their credits per UTC day, days without any listed as zero; a
+    failure counts nowhere, another guild's jobs neither."""
+    store, jobs = GuildStore(database), JobStore(database)
+    made = [
+        (NOW - timedelta(days=2), GUILD, "completed", 7),
+        (NOW - timedelta(days=2, hours=11, minutes=59), GUILD, "delivered", 9),
+        (NOW, GUILD, "completed", 16),
+        (NOW, GUILD, "failed", 0),
+        (NOW, GUILD + 1, "completed", 7),
+    ]
+    for when, guild, state, cost in made:
+        job = await store.reserve(new_job(guild_id=guild), Limits(), when)
+        assert isinstance(job, JobRecord)
+        await jobs.transition(job.id, {"pending"}, "submitting")
+        await jobs.transition(
+            job.id, {"submitting"}, "failed" if state == "failed" else "completed", credit_cost=cost
+        )
+        if state == "delivered":
+            await jobs.transition(job.id, {"completed"}, "delivered")
+    since = datetime(2026, 11, 22, tzinfo=UTC)
+    days = await store.daily(GUILD, since, datetime(2026, 11, 26, tzinfo=UTC))
+    assert [(d.day.isoformat(), d.images, d.credits) for d in days] == [
+        ("2026-11-22", 0, 0),
+        ("2026-11-23", 2, 16),
+        ("2026-11-24", 0, 0),
+        ("2026-11-25", 1, 16),
+    ]

@@ -21,6 +21,9 @@ class SandboxConfig(BaseModel):
     processing_seconds: float = 4.0
     duration_jitter: float = 0.0  # each job's processing time varies by up to ± this fraction
     progress_steps: list[int] = Field(default_factory=lambda: [10, 35, 60, 85])
+    # "steps": progress_steps at even fractions of the processing time; "linear": the percent
+    # of it done, floored (Apiframe documents progress "in real-time (0-100)").
+    progress_mode: Literal["steps", "linear"] = "steps"
     result_shape: Literal["images", "string", "list", "url"] = "images"
     result_ttl_seconds: float | None = None  # None: results never expire
     public_url: str | None = None  # base of CDN URLs; None: the host the request came to
@@ -49,7 +52,9 @@ class Fault(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    route: Literal["generate", "upscale", "edit", "job", "cdn", "me", "models", "any"] = "any"
+    route: Literal["generate", "upscale", "edit", "job", "jobs", "cdn", "me", "models", "any"] = (
+        "any"
+    )
     kind: Literal["status", "drop", "latency", "lose_answer"] = "status"
     status: int = 503
     retry_after: str | None = None

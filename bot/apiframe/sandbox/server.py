@@ -20,6 +20,7 @@ from bot.apiframe.sandbox.control import (
     control_webhooks,
 )
 from bot.apiframe.sandbox.edits import edit, models, upscale
+from bot.apiframe.sandbox.listing import list_jobs
 from bot.apiframe.sandbox.routes import cdn, generate, get_job, me
 from bot.apiframe.sandbox.state import SANDBOX_KEY, Sandbox
 
@@ -37,6 +38,7 @@ def create_app(
     app.router.add_post("/v2/images/upscale", upscale)
     app.router.add_post("/v2/images/edit", edit)
     app.router.add_get("/v2/models", models)
+    app.router.add_get("/v2/jobs", list_jobs)
     app.router.add_get("/v2/jobs/{job_id}", get_job)
     app.router.add_get("/v2/me", me)
     app.router.add_get("/cdn/images/{name}", cdn)

@@ -94,6 +94,7 @@ class Sandbox:
             "credits": 0,  # taken at submission, less refunds
             "refunded": 0,
             "polls": 0,
+            "lists": 0,  # GET /v2/jobs
         }
         self._tasks: set[asyncio.Task[None]] = set()
         self._session: aiohttp.ClientSession | None = None
@@ -199,6 +200,8 @@ class Sandbox:
             index = min(len(steps), int(done * (len(steps) + 1) + 1e-9))  # float-safe
             job.status = "PROCESSING"
             job.progress = steps[index - 1] if index and steps else 0
+            if self.config.progress_mode == "linear":
+                job.progress = min(99, int(done * 100 + 1e-9))  # float-safe
             return job
         job.finished_clock = job.started + job.queued_seconds + job.processing_seconds
         job.completed_at = job.created_at + timedelta(
