@@ -1,5 +1,6 @@
 # syntax=docker/dockerfile:1
-FROM python:3.11-slim
+# An exact tag: a rebuild next month gets the same Python and Debian, not whatever is newest.
+FROM python:3.11.14-slim-bookworm
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
@@ -23,8 +24,9 @@ RUN pip install -c constraints.txt .
 USER flux
 # matplotlib's font cache, built once here rather than at the first usage chart.
 RUN python -c "import matplotlib.font_manager"
-# Relative paths (the SQLite file in .env.example, ./data/flux-bot.db) land on the volume.
-WORKDIR /data
+# Run from / so that the SQLite path of .env.example (./data/flux-bot.db), the default (the
+# same) and DATABASE_URL above all name /data/flux-bot.db, on the volume.
+WORKDIR /
 VOLUME ["/data"]
 EXPOSE 8080
 

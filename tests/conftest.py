@@ -20,6 +20,7 @@ from hypothesis import settings as hypothesis_settings
 from bot.apiframe.sandbox import SANDBOX_KEY, Sandbox, SandboxConfig, create_app
 from bot.config import Settings, load_settings
 from tests.discord_standin import LocalDiscord
+from tests.pictures import Pictures, serve_pictures
 
 ROOT = Path(__file__).parent.parent
 APIFRAME_KEY = "afk_e2e_test_key"
@@ -91,6 +92,14 @@ async def apiframe() -> AsyncIterator[ApiframeSandbox]:
     await server.start_server()
     yield ApiframeSandbox(app[SANDBOX_KEY], str(server.make_url("")).rstrip("/"))
     await server.close()
+
+
+@pytest.fixture
+async def pictures() -> AsyncIterator[Pictures]:
+    """A picture server on 127.0.0.1 for image URLs the sandbox fetches (references, inputs):
+    a 400x300 red PNG at `pictures.url("red.png")`, and whatever `pictures.add(...)` serves."""
+    async for served in serve_pictures():
+        yield served
 
 
 @pytest.fixture

@@ -19,6 +19,7 @@ from PIL import Image
 
 from bot.apiframe.sandbox import SANDBOX_KEY, Fault, Outcome, Sandbox, SandboxConfig, create_app
 from bot.storage.migrations import head_revision
+from tests.pictures import Pictures, picture
 
 KEY = "afk_cli_test_key"
 
@@ -109,24 +110,47 @@ async def test_the_output_file_name_picks_the_format(
     assert state.stats["created"] == 2
 
 
-async def test_generate_with_reference_image(sandbox: tuple[Sandbox, str], tmp_path: Path) -> None:
+async def test_generate_with_reference_image(
+    sandbox: tuple[Sandbox, str], tmp_path: Path, pictures: Pictures
+) -> None:
     """--image sends the first reference as image_prompt (+ strength) and every one, in order,
     in input_images; a strength between two 0.05 steps is rounded to the nearest, as /flux
-    does."""
+    does. The sandbox fetched both."""
     state, url = sandbox
+    first, second = pictures.url("red.png"), pictures.add("second.png", picture(64, 64))
     code, _, err = await run_cli(
-        tmp_path, "generate", "a cat", "--image", "https://cdn.example/ref.png",
-        "--image", "https://cdn.example/second.png", "--strength", "0.33", "-q", "-o", "cat.jpg",
+        tmp_path, "generate", "a cat", "--image", first, "--image", second,
+        "--strength", "0.33", "-q", "-o", "cat.jpg",
         APIFRAME_BASE_URL=url, APIFRAME_API_KEY=KEY,
     )  # fmt: skip
     assert code == 0, err
     params = json.loads(state.requests[0]["body"])["fluxParams"]
     assert params["image_prompt_strength"] == 0.35
-    assert params["image_prompt"] == "https://cdn.example/ref.png"
-    assert params["input_images"] == [
-        "https://cdn.example/ref.png",
-        "https://cdn.example/second.png",
-    ]
+    assert params["image_prompt"] == first
+    assert params["input_images"] == [first, second]
+    assert sorted(pictures.hits) == ["red.png", "second.png"]
+
+
+async def test_a_reference_that_is_not_a_picture_is_refused_before_paying(
+    sandbox: tuple[Sandbox, str], tmp_path: Path, pictures: Pictures
+) -> None:
+    """A text file called .png as the second --image: Apiframe's 400 in one line that names
+    the field and why, exit 1, no traceback, no job, nothing paid."""
+    state, url = sandbox
+    state.config.credits = 100
+    fake = pictures.add("fake.png", b"not a picture", "text/plain")
+    code, out, err = await run_cli(
+        tmp_path, "generate", "a cat", "--image", pictures.url("red.png"), "--image", fake,
+        "-q", "-o", "cat.jpg", APIFRAME_BASE_URL=url, APIFRAME_API_KEY=KEY,
+    )  # fmt: skip
+    assert code == 1
+    assert "Traceback" not in err
+    assert err.strip() == (
+        "error: Invalid input image: fluxParams.input_images.1: Is not a JPEG, PNG, GIF or WebP"
+        " image"
+    )
+    assert (state.jobs, state.config.credits, out) == ({}, 100, "")
+    assert not (tmp_path / "cat.jpg").exists()
 
 
 @pytest.mark.parametrize(
@@ -367,6 +391,27 @@ async def test_missing_and_placeholder_settings(tmp_path: Path) -> None:
     assert code == 2
     assert "DISCORD_TOKEN: still holds the placeholder" in err
     assert "Traceback" not in err
+
+
+async def test_check_settings_only_is_what_docker_runs_first(tmp_path: Path) -> None:
+    """`check --settings-only` (docker-compose.yml's `check` service): an unchanged .env from
+    .env.example is exit 2 with one line per placeholder; real-looking values are ok, and
+    nothing is reached (the database, Apiframe and Discord here all point nowhere)."""
+    example = Path(__file__).parent.parent / ".env.example"
+    (tmp_path / ".env").write_text(example.read_text())
+    code, out, err = await run_cli(tmp_path, "check", "--settings-only")
+    assert (code, out) == (2, "")
+    assert err.splitlines() == [
+        "error: DISCORD_TOKEN: still holds the placeholder from .env.example; put the real value"
+        " in",
+        "error: APIFRAME_API_KEY: still holds the placeholder from .env.example; put the real"
+        " value in",
+    ]
+    code, out, err = await run_cli(
+        tmp_path, "check", "--settings-only", DISCORD_TOKEN="abc.def.ghi", APIFRAME_API_KEY=KEY,
+        APIFRAME_BASE_URL="http://127.0.0.1:9", DATABASE_URL="postgresql://u@127.0.0.1:9/db",
+    )  # fmt: skip
+    assert (code, out, err) == (0, "settings  ok\n", "")
 
 
 async def test_migrate_and_check(sandbox: tuple[Sandbox, str], tmp_path: Path) -> None:

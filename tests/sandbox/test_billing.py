@@ -14,7 +14,8 @@ from jsonschema import Draft202012Validator
 
 from bot.apiframe import webhooks
 from bot.apiframe.sandbox import SCHEMA_PATH, Fault, Outcome
-from tests.sandbox.conftest import BODY, KEY, Api, Pictures, Sink, eventually
+from tests.pictures import Pictures
+from tests.sandbox.conftest import BODY, KEY, Api, Sink, eventually
 
 ROUTES = {
     "generate": "/v2/images/generate",

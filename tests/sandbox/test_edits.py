@@ -11,7 +11,8 @@ import pytest
 from PIL import Image
 
 from bot.apiframe.sandbox import outpaint_canvas, topaz_cost
-from tests.sandbox.conftest import Answer, Api, Pictures, picture
+from tests.pictures import Pictures, picture
+from tests.sandbox.conftest import Answer, Api
 
 RED = (220, 30, 30)
 PLACEHOLDER = {(255, 0, 255), (48, 48, 48)}

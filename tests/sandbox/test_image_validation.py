@@ -14,7 +14,8 @@ import pytest
 from jsonschema import Draft202012Validator, FormatChecker
 
 from bot.apiframe.sandbox import SCHEMA_PATH
-from tests.sandbox.conftest import Api, Pictures
+from tests.pictures import Pictures
+from tests.sandbox.conftest import Api
 
 REFERENCE = Path(__file__).parents[3] / "shared" / "reference" / "apiframe-openapi.json"
 IMAGE = "IMAGE-URL"  # replaced by the picture server's URL of a real picture

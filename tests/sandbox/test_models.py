@@ -8,7 +8,8 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from bot.apiframe.sandbox import SCHEMA_PATH, Fault
-from tests.sandbox.conftest import Api, Pictures
+from tests.pictures import Pictures
+from tests.sandbox.conftest import Api
 
 
 def schema(name: str) -> Draft202012Validator:

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from bot.apiframe.sandbox import Outcome
+from tests.pictures import Pictures
 from tests.sandbox.conftest import BODY, INACTIVE_KEY, KEY, OTHER_KEY, Api
 
 
@@ -106,8 +107,9 @@ async def test_each_validation_rule_reports_its_json_path(
     assert api.sandbox.jobs == {}
 
 
-async def test_every_valid_option_is_accepted(api: Api) -> None:
-    """A body using every documented field at its limits is accepted."""
+async def test_every_valid_option_is_accepted(api: Api, pictures: Pictures) -> None:
+    """A body using every documented field at its limits is accepted (its references are real
+    pictures: the sandbox fetches them)."""
     body = {
         "prompt": "x" * 2000,
         "model": "flux-2-max",
@@ -116,9 +118,9 @@ async def test_every_valid_option_is_accepted(api: Api) -> None:
             "aspect_ratio": "21:9",
             "output_format": "webp",
             "output_quality": 0,
-            "image_prompt": "https://img.example/a.png",
+            "image_prompt": pictures.url("red.png"),
             "image_prompt_strength": 1,
-            "input_images": ["https://img.example/a.png"] * 10,
+            "input_images": [pictures.url("red.png")] * 10,
             "seed": -3,
             "prompt_upsampling": False,
         },

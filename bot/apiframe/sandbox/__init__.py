@@ -4,11 +4,13 @@ Every test talks to it, and admins can run it (`flux-bot sandbox`) to try the bo
 Routes: POST /v2/images/generate, /v2/images/upscale (Topaz, Clarity) and /v2/images/edit
 (Flux Fill: outpaint, inpaint), GET /v2/jobs/{id}, /v2/me, /v2/models (public) and the CDN.
 It validates like the real schema (unknown keys rejected; upscale and edit against Apiframe's
-own schemas, bundled in `schemas/`), answers with the real error shapes, fetches an upscale's
-or edit's input image at submission, takes credits at submission and refunds failures, runs a
-clock-driven job state machine, renders real images with Pillow, signs webhooks like
-Apiframe, replays idempotent submissions, and injects faults on demand. The `/_sandbox/*`
-control routes have no authentication: never expose this server beyond your machine.
+own schemas, bundled in `schemas/`), answers with the real error shapes, fetches every input
+image at submission (a generation's references, an upscale's or edit's input: one it cannot
+use is a 400), takes credits at submission and refunds failures, runs a clock-driven job
+state machine, renders real images with Pillow (a generation's show its references'
+thumbnails in a corner), signs webhooks like Apiframe, replays idempotent submissions, and
+injects faults on demand. The `/_sandbox/*` control routes have no authentication: never
+expose this server beyond your machine.
 
 Control from tests: `app[SANDBOX_KEY]` (a `Sandbox`): `advance(seconds)`, `add_fault(Fault)`,
 `add_outcome(Outcome)`, `webhook_faults = WebhookFaults(...)`, `config.<field> = ...`,
@@ -42,10 +44,12 @@ from bot.apiframe.sandbox.control import (
 from bot.apiframe.sandbox.edits import catalogue, edit, models, upscale
 from bot.apiframe.sandbox.images import (
     OUTPAINT_PRESETS,
+    THUMBNAIL_GAP,
     credit_cost,
     dimensions,
     outpaint_canvas,
     render,
+    thumbnail_boxes,
     topaz_cost,
 )
 from bot.apiframe.sandbox.inputs import InputError, InputImage, fetch_image
@@ -79,6 +83,7 @@ __all__ = [
     "RESOLUTIONS",
     "SANDBOX_KEY",
     "SCHEMA_PATH",
+    "THUMBNAIL_GAP",
     "TOP_KEYS",
     "UPSCALE_MODELS",
     "Fault",
@@ -111,6 +116,7 @@ __all__ = [
     "outpaint_canvas",
     "render",
     "serve",
+    "thumbnail_boxes",
     "topaz_cost",
     "upscale",
     "validate_body",

@@ -16,13 +16,16 @@ from bot.apiframe.sandbox.images import (
     topaz_cost,
     upscale_factor,
 )
-from bot.apiframe.sandbox.inputs import InputError, InputImage, fetch_image
+from bot.apiframe.sandbox.inputs import InputError, InputImage
 from bot.apiframe.sandbox.routes import (
+    INVALID_INPUT,
     Priced,
     _apply_fault,
+    fetch_input,
     invalid,
     json_reply,
     submit,
+    too_large,
 )
 from bot.apiframe.sandbox.state import SANDBOX_KEY, Sandbox
 from bot.apiframe.sandbox.validation import (
@@ -37,28 +40,10 @@ MODALITIES = ("image", "video", "music")
 
 async def _fetch(sandbox: Sandbox, url: str, where: str) -> InputImage | web.Response:
     """The picture at `url`, or the 400 naming `where` that says why it cannot be used."""
-    if sandbox._session is None:
-        raise RuntimeError("the sandbox is not started")
-    try:
-        return await fetch_image(
-            sandbox._session,
-            url,
-            time_limit=sandbox.config.input_timeout_seconds,
-            max_bytes=sandbox.config.input_max_bytes,
-        )
-    except InputError as error:
-        return invalid({where: [str(error)]}, "Invalid input image")
-
-
-def _too_large(
-    config: SandboxConfig, width: int, height: int, what: str = "The result would be"
-) -> str | None:
-    if width * height <= config.max_output_pixels:
-        return None
-    return (
-        f"{what} {width}x{height} ({width * height / 1e6:.1f} MP); the sandbox"
-        f" renders at most {config.max_output_pixels / 1e6:g} MP"
-    )
+    got = await fetch_input(sandbox, url)
+    if isinstance(got, InputError):
+        return invalid({where: [str(got)]}, INVALID_INPUT)
+    return got
 
 
 async def _price_upscale(sandbox: Sandbox, body: dict[str, Any]) -> Priced | web.Response:
@@ -70,7 +55,7 @@ async def _price_upscale(sandbox: Sandbox, body: dict[str, Any]) -> Priced | web
         return image
     factor = upscale_factor(model, params)
     width, height = image.width * factor, image.height * factor
-    if problem := _too_large(sandbox.config, width, height):
+    if problem := too_large(sandbox, width, height):
         return invalid({f"{key}.{FACTOR_KEYS[model]}": [problem]})
     config = sandbox.config
     if model == "clarity-upscale":
@@ -90,13 +75,13 @@ async def _price_edit(sandbox: Sandbox, body: dict[str, Any]) -> Priced | web.Re
         fetched = await _fetch(sandbox, params["mask"], "fluxFillParams.mask")
         if isinstance(fetched, web.Response):
             return fetched
-        if problem := _too_large(sandbox.config, fetched.width, fetched.height, "The mask is"):
+        if problem := too_large(sandbox, fetched.width, fetched.height, "The mask is"):
             return invalid({"fluxFillParams.mask": [problem]})  # it is decoded to be applied
         mask, width, height, where = fetched.data, image.width, image.height, "image"
     else:
         width, height, _, _ = outpaint_canvas(image.width, image.height, params["outpaint"])
         where = "outpaint"
-    if problem := _too_large(sandbox.config, width, height):
+    if problem := too_large(sandbox, width, height):
         return invalid({f"fluxFillParams.{where}": [problem]})
     return Priced(sandbox.config.cost_edit, image.data, mask)
 

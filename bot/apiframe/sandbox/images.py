@@ -13,11 +13,14 @@ from PIL import Image
 from bot.apiframe.sandbox.validation import RESOLUTIONS
 
 
-def credit_cost(resolution: str | None, first: int = 7, per_extra: int = 3) -> int:
-    """`first` credits for the first megapixel, `per_extra` for each further one, rounded up
-    (FLUX.2 [max] pricing): 0.5 MP 7, 1 MP 7, 2 MP 10, 4 MP 16 with the defaults."""
+def credit_cost(
+    resolution: str | None, first: int = 7, per_extra: int = 3, reference_pixels: int = 0
+) -> int:
+    """`first` credits for the first output megapixel, `per_extra` for each further one and for
+    each megapixel of the references, rounded up (FLUX.2 [max] pricing, BFL's formula): 0.5 MP
+    7, 1 MP 7, 2 MP 10, 4 MP 16 with the defaults; 1 MP with a 992x992 reference 10."""
     mp = RESOLUTIONS.get(resolution or "2MP", 2.0)
-    return first + math.ceil(max(0.0, mp - 1) * per_extra)
+    return first + math.ceil((max(0.0, mp - 1) + reference_pixels / 1_000_000) * per_extra)
 
 
 def dimensions(resolution: str | None, aspect: str | None) -> tuple[int, int]:
@@ -31,17 +34,55 @@ def dimensions(resolution: str | None, aspect: str | None) -> tuple[int, int]:
 
 
 def render(
-    prompt: str, seed: int, resolution: str | None, aspect: str | None, fmt: str, quality: int
+    prompt: str,
+    seed: int,
+    resolution: str | None,
+    aspect: str | None,
+    fmt: str,
+    quality: int,
+    references: tuple[bytes, ...] = (),
 ) -> bytes:
     """A deterministic picture for (prompt, seed): a gradient under fine noise, so file sizes
-    behave like real photos (a 4 MP PNG is well over 10 MiB)."""
+    behave like real photos (a 4 MP PNG is well over 10 MiB), with the references' thumbnails
+    in the bottom-right corner, so a reference flow shows it sent them (blocking: a thread)."""
     width, height = dimensions(resolution, aspect)
     rng = random.Random(f"{seed}:{prompt}")  # noqa: S311 - test images
     noise = Image.frombytes("RGB", (width, height), rng.randbytes(width * height * 3))
     base = Image.new("RGB", (width, height), (rng.randrange(256), rng.randrange(256), 128))
     gradient = Image.linear_gradient("L").resize((width, height))
     base.paste((rng.randrange(256), 64, rng.randrange(256)), mask=gradient)
-    return encode(Image.blend(base, noise, 0.5), fmt, quality)
+    picture = Image.blend(base, noise, 0.5)
+    if references:
+        _paste_thumbnails(picture, references)
+    return encode(picture, fmt, quality)
+
+
+THUMBNAIL_SHARE = 5  # a thumbnail's box is at most a fifth of the picture's shorter side
+THUMBNAIL_GAP = 4  # pixels of white around and between thumbnails
+
+
+def thumbnail_boxes(width: int, height: int, count: int) -> list[tuple[int, int, int]]:
+    """(x, y, side) of the square box each reference's thumbnail fits in: a row along the
+    bottom edge ending at the right one, the first reference leftmost, all within the width."""
+    gap = THUMBNAIL_GAP
+    side = min(min(width, height) // THUMBNAIL_SHARE, (width - gap) // count - gap)
+    side = max(side, 1)
+    y = height - gap - side
+    start = width - count * (side + gap)
+    return [(start + i * (side + gap), y, side) for i in range(count)]
+
+
+def _paste_thumbnails(picture: Image.Image, references: tuple[bytes, ...]) -> None:
+    boxes = thumbnail_boxes(picture.width, picture.height, len(references))
+    gap = THUMBNAIL_GAP
+    left, top = boxes[0][0] - gap, boxes[0][1] - gap
+    picture.paste((255, 255, 255), (left, top, picture.width, picture.height))
+    for (x, y, side), data in zip(boxes, references, strict=True):
+        with Image.open(io.BytesIO(data)) as opened:
+            opened.draft("RGB", (side, side))  # a large JPEG decodes at a fraction of its size
+            thumb = opened.convert("RGB")
+        thumb.thumbnail((side, side))
+        picture.paste(thumb, (x + (side - thumb.width) // 2, y + (side - thumb.height) // 2))
 
 
 def encode(image: Image.Image, fmt: str, quality: int = 90) -> bytes:

@@ -15,6 +15,13 @@ from typing import Any
 
 from aiohttp import web
 
+from bot.apiframe.sandbox.inputs import (
+    FORMATS,
+    REFERENCE_FORMATS,
+    InputError,
+    InputImage,
+    fetch_image,
+)
 from bot.apiframe.sandbox.state import SANDBOX_KEY, Sandbox, SandboxJob
 from bot.apiframe.sandbox.validation import CONTENT_TYPES, params_of, validate_body
 
@@ -74,6 +81,7 @@ class Priced:
     cost: int
     source: bytes | None = field(default=None, repr=False)
     mask: bytes | None = field(default=None, repr=False)
+    references: tuple[bytes, ...] = field(default=(), repr=False)  # a generation's, in order
 
 
 Validate = Callable[[Any], dict[str, list[str]]]
@@ -84,6 +92,27 @@ Price = Callable[[Sandbox, dict[str, Any]], Awaitable["Priced | web.Response"]]
 def invalid(details: dict[str, list[str]], error: str = "Invalid request body") -> web.Response:
     """Apiframe's ValidationError answer."""
     return json_reply({"error": error, "details": details}, 400)
+
+
+INVALID_INPUT = "Invalid input image"
+
+
+async def fetch_input(
+    sandbox: Sandbox, url: str, formats: tuple[str, ...] = FORMATS
+) -> InputImage | InputError:
+    """The picture at `url`, or the InputError that says why it cannot be used."""
+    if sandbox._session is None:
+        raise RuntimeError("the sandbox is not started")
+    try:
+        return await fetch_image(
+            sandbox._session,
+            url,
+            time_limit=sandbox.config.input_timeout_seconds,
+            max_bytes=sandbox.config.input_max_bytes,
+            formats=formats,
+        )
+    except InputError as error:
+        return error
 
 
 async def submit(
@@ -169,6 +198,7 @@ async def submit(
         cost=priced.cost,
         source=priced.source,
         mask=priced.mask,
+        references=priced.references,
     )
     sandbox.jobs[job.id] = job
     sandbox.charge(job)
@@ -184,8 +214,51 @@ async def submit(
     return _answer(request, json_reply({"jobId": job.id, "status": "QUEUED"}, 202), lose)
 
 
-async def _price_generation(sandbox: Sandbox, body: dict[str, Any]) -> Priced:
-    return Priced(sandbox.cost(body))
+async def _price_generation(sandbox: Sandbox, body: dict[str, Any]) -> Priced | web.Response:
+    """A generation's references (`input_images`, and `image_prompt` when it names another
+    picture) are fetched at once, each URL once, as Apiframe probes them to price the job: one
+    that cannot be used is a 400 naming every field it is in. Each reference costs its
+    megapixels, as BFL bills them."""
+    params = params_of(body)
+    urls = list(params.get("input_images") or [])
+    if "image_prompt" in params and params["image_prompt"] not in urls:
+        urls.append(params["image_prompt"])  # the bot sends the first reference in both
+    places: dict[str, list[str]] = {}  # URL -> the fields that name it
+    for index, url in enumerate(params.get("input_images") or []):
+        places.setdefault(url, []).append(f"fluxParams.input_images.{index}")
+    if "image_prompt" in params:
+        places.setdefault(params["image_prompt"], []).append("fluxParams.image_prompt")
+    fetched = dict(
+        zip(
+            places,
+            await asyncio.gather(*(fetch_input(sandbox, u, REFERENCE_FORMATS) for u in places)),
+            strict=True,
+        )
+    )
+    problems: dict[str, list[str]] = {}
+    for url, got in fetched.items():
+        if isinstance(got, InputError):
+            problems |= {where: [str(got)] for where in places[url]}
+        elif problem := too_large(sandbox, got.width, got.height, "The image is"):
+            problems |= {where: [problem] for where in places[url]}  # it is decoded to be drawn
+    if problems:
+        return invalid(dict(sorted(problems.items())), INVALID_INPUT)
+    images = [got for url in urls if isinstance(got := fetched[url], InputImage)]
+    pixels = sum(image.width * image.height for image in images)
+    return Priced(sandbox.cost(body, pixels), references=tuple(i.data for i in images))
+
+
+def too_large(
+    sandbox: Sandbox, width: int, height: int, what: str = "The result would be"
+) -> str | None:
+    """Why a picture of this size is refused (the sandbox decodes or draws it), or None."""
+    most = sandbox.config.max_output_pixels
+    if width * height <= most:
+        return None
+    return (
+        f"{what} {width}x{height} ({width * height / 1e6:.1f} MP); the sandbox"
+        f" renders at most {most / 1e6:g} MP"
+    )
 
 
 async def generate(request: web.Request) -> web.Response:

@@ -55,6 +55,7 @@ class SandboxJob:
     charged: bool = False  # its cost was taken from the balance (and is refunded if it fails)
     source: bytes | None = field(default=None, repr=False)  # an upscale's or edit's input
     mask: bytes | None = field(default=None, repr=False)
+    references: tuple[bytes, ...] = field(default=(), repr=False)  # a generation's, fetched
 
     @property
     def model(self) -> str:
@@ -119,10 +120,13 @@ class Sandbox:
         """Script how the next submitted jobs end (FAILED, CANCELLED, NEVER)."""
         self.outcomes.append(outcome)
 
-    def cost(self, body: dict[str, Any]) -> int:
-        """What a generation with this request body costs."""
+    def cost(self, body: dict[str, Any], reference_pixels: int = 0) -> int:
+        """What a generation with this request body costs, with references of this many pixels."""
         resolution = (body.get("fluxParams") or {}).get("resolution")
-        return credit_cost(resolution, self.config.cost_first_mp, self.config.cost_per_extra_mp)
+        config = self.config
+        return credit_cost(
+            resolution, config.cost_first_mp, config.cost_per_extra_mp, reference_pixels
+        )
 
     def balance(self) -> int:
         """The team's credits as `GET /v2/me` reports them (unlimited: UNLIMITED_CREDITS)."""
@@ -284,8 +288,9 @@ class Sandbox:
                     params.get("aspect_ratio"),
                     job.fmt,
                     int(params.get("output_quality", 90)),
+                    job.references,
                 )
-                if not self.config.reuse_images:
+                if not self.config.reuse_images or job.references:
                     job.image = await asyncio.to_thread(draw)
                 else:
                     if shape not in self._shared_images:
