@@ -13,7 +13,7 @@ import yarl
 from discord import app_commands
 from discord.ext import commands
 
-from bot import images
+from bot import i18n, images
 from bot.apiframe.models import Job
 from bot.config import Settings
 from bot.jobs.presenter import Presenter
@@ -27,6 +27,7 @@ from bot.retention import Retention
 from bot.services import Services, process_owner
 from bot.web import WebServer
 from cogs import _errors as errors
+from cogs.i18n import CatalogTranslator
 
 log = logging.getLogger(__name__)
 
@@ -172,6 +173,8 @@ class FluxBot(commands.Bot):
         return self._database
 
     async def setup_hook(self) -> None:
+        i18n.install(await asyncio.to_thread(i18n.Catalogs.load))  # the .po files, off the loop
+        await self.tree.set_translator(CatalogTranslator())
         for extension in EXTENSIONS:
             await self.load_extension(extension)
         await images.warm_up()

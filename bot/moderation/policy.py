@@ -67,6 +67,9 @@ class GuildPolicy(BaseModel):
     adult_terms: tuple[str, ...] = DEFAULT_ADULT_TERMS
     # seeing what happens
     audit_channel_id: int | None = None
+    # the language of posts everyone reads (results in the channel, audit entries); None
+    # follows the server's Community language (`preferred_locale`)
+    language: str | None = None
 
     def tier_for(self, role_ids: frozenset[int]) -> Tier:
         """The member's effective limits: the most generous of @everyone and their roles."""
