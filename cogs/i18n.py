@@ -1,9 +1,10 @@
 """The member's language at the Discord edge: command localizations and rendering `Text`.
 
 Command names, descriptions and choices are wrapped in `locale_str` (`_T`); `CatalogTranslator`
-gives Discord their translations from the same catalogs the messages use. Command names
-themselves stay English in every language, so messages, the README and members agree on
-`/flux-history`; their options, descriptions and choices are translated.
+gives Discord their translations from the same catalogs the messages use. Slash command
+names stay English in every language, so messages, the README and members agree on
+`/flux-history`; their options, descriptions and choices are translated, and so are context
+menu names ("Edit with FLUX"), which are labels.
 """
 
 from __future__ import annotations
@@ -41,8 +42,10 @@ class CatalogTranslator(app_commands.Translator):
         lang = i18n.language(locale)
         if lang == i18n.ENGLISH:
             return None
-        if context.location is TranslationContextLocation.command_name:
-            return None
+        if context.location is TranslationContextLocation.command_name and not isinstance(
+            context.data, app_commands.ContextMenu
+        ):
+            return None  # slash command names stay English; a context menu's is a label
         translated = i18n.catalogs().lookup(lang, string.message)
         if translated is None:
             return None

@@ -99,8 +99,13 @@ def extract(*domains: str) -> None:
             write_po(handle, catalog, width=100)
 
 
+class CatalogError(RuntimeError):
+    pass
+
+
 def _pybabel(*args: str) -> None:
-    CommandLineInterface().run(["pybabel", *args])
+    if CommandLineInterface().run(["pybabel", "--quiet", *args]):
+        raise CatalogError(f"pybabel {args[0]} -D {args[2]} failed")
 
 
 def update(*domains: str) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 
-from bot.locales import DOMAINS, compile_all, extract, init, update
+from bot.locales import DOMAINS, CatalogError, compile_all, extract, init, update
 from bot.locales import __doc__ as usage
 
 
@@ -22,7 +22,11 @@ def main(argv: list[str]) -> int:
     if not argv or argv[0] not in commands or unknown:
         print(usage, file=sys.stderr)
         return 2
-    commands[argv[0]](*argv[1:])
+    try:
+        commands[argv[0]](*argv[1:])
+    except CatalogError as exc:
+        print(exc, file=sys.stderr)  # noqa: T201
+        return 1
     return 0
 
 

@@ -5,7 +5,16 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import regex
+
 NAME = re.compile(r"^[-_'\w]{1,32}$")
+# The exact rule for slash command and option names, in every language.
+LOCALIZED_NAME = regex.compile(r"^[-_'\p{L}\p{N}\p{sc=Deva}\p{sc=Thai}]{1,32}$")
+LOCALES = frozenset(
+    "id da de en-GB en-US es-ES es-419 fr hr it lt hu nl no pl pt-BR ro fi sv-SE vi tr cs el"
+    " bg ru uk hi th zh-CN ja zh-TW ko".split()
+)
+COMMAND_CHARACTERS = 8000
 OPTION_TYPES = set(range(1, 12))
 
 
@@ -131,7 +140,59 @@ def check_command(command: dict[str, Any]) -> list[str]:
             problems.append(f"context menu {name!r}: may not have options")
     else:
         problems.append(f"command {name}: unknown type {kind}")
+    problems += _check_localized(name, command, name_rule=kind == 1)
     problems += _check_options(name, command.get("options") or [], depth=0)
+    if _characters(command) > COMMAND_CHARACTERS:
+        problems.append(f"command {name}: over {COMMAND_CHARACTERS} characters")
+    return problems
+
+
+def _localized(item: dict[str, Any], field: str) -> dict[str, str]:
+    return item.get(f"{field}_localizations") or {}
+
+
+def _check_localized(
+    path: str, item: dict[str, Any], *, name_rule: bool, name_limit: int = 32
+) -> list[str]:
+    """A name's and a description's translations: known locales, and the same limits as the
+    English (a lowercase name without spaces; a description of 1-100 characters)."""
+    problems: list[str] = []
+    for field in ("name", "description"):
+        for locale, text in _localized(item, field).items():
+            where = f"{path}: {field} in {locale}"
+            if locale not in LOCALES:
+                problems.append(f"{where}: unknown locale")
+            if not isinstance(text, str):
+                problems.append(f"{where}: not a string")
+                continue
+            if field == "name" and name_rule:
+                if not LOCALIZED_NAME.match(text) or text != text.lower():
+                    problems.append(f"{where}: invalid name {text!r}")
+            elif not 1 <= len(text) <= (name_limit if field == "name" else 100):
+                problems.append(f"{where}: {len(text)} characters")
+    return problems
+
+
+def _characters(item: dict[str, Any]) -> int:
+    """Names, descriptions and choice values with the longest localization of each."""
+    total = 0
+    for field in ("name", "description"):
+        texts = [item.get(field) or "", *_localized(item, field).values()]
+        total += max(len(str(text)) for text in texts)
+    if "value" in item:
+        total += len(str(item["value"]))
+    for child in (item.get("options") or []) + (item.get("choices") or []):
+        total += _characters(child)
+    return total
+
+
+def _unique_names(where: str, options: list[dict[str, Any]]) -> list[str]:
+    """Option names are unique within a level in every language."""
+    problems: list[str] = []
+    for locale in {locale for o in options for locale in _localized(o, "name")}:
+        names = [_localized(o, "name").get(locale, o.get("name")) for o in options]
+        if len(names) != len(set(names)):
+            problems.append(f"{where}: option names repeat in {locale}")
     return problems
 
 
@@ -147,6 +208,7 @@ def _check_options(where: str, options: list[dict[str, Any]], depth: int) -> lis
             problems.append(f"{path}: invalid option name")
         if not 1 <= len(option.get("description") or "") <= 100:
             problems.append(f"{path}: description must be 1-100 characters")
+        problems += _check_localized(path, option, name_rule=True)
         kind = option.get("type")
         if kind not in OPTION_TYPES:
             problems.append(f"{path}: unknown option type {kind}")
@@ -170,4 +232,7 @@ def _check_options(where: str, options: list[dict[str, Any]], depth: int) -> lis
         for choice in choices:
             if not 1 <= len(choice.get("name") or "") <= 100:
                 problems.append(f"{path}: choice name must be 1-100 characters")
-    return problems
+            problems += _check_localized(
+                f"{path}.choice", choice, name_rule=False, name_limit=100
+            )
+    return problems + _unique_names(where, options)

@@ -119,6 +119,42 @@ async def test_every_shown_string_reaches_a_translator(bot: Any) -> None:
     assert shown - recorder.offered == set()
 
 
+DISCORD_LOCALES = {"de", "fr", "es-ES", "es-419", "pt-BR", "ja"}
+
+
+def _options(command: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    for option in command.get("options", []):
+        yield option
+        yield from _options(option)
+
+
+async def test_commands_reach_discord_in_every_language_within_its_limits(
+    bot: object, discord_standin: LocalDiscord
+) -> None:
+    """Every description reaches Discord in the five languages, options and choices are named
+    in them where the word differs, slash command names stay English (the local Discord
+    refuses a sync that breaks a limit in any language, so its violations stay empty)."""
+    assert discord_standin.violations == []
+    commands = list(discord_standin.commands.values())
+    missing: list[str] = []
+    renamed = choices = 0
+    for command in commands:
+        if command.get("type", 1) != 1:
+            assert set(command.get("name_localizations") or {}) == DISCORD_LOCALES, command["name"]
+            continue
+        assert not command.get("name_localizations"), command["name"]
+        for item in [command, *_options(command)]:
+            if set(item.get("description_localizations") or {}) != DISCORD_LOCALES:
+                missing.append(f"{command['name']}: {item['name']}")
+            renamed += bool(item.get("name_localizations"))
+            choices += sum(bool(c.get("name_localizations")) for c in item.get("choices", []))
+    assert not missing, missing
+    assert renamed > 20
+    assert choices > 10
+    flux = discord_standin.commands["flux"]
+    assert flux["description_localizations"]["de"] != flux["description"]
+
+
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
 async def test_a_repeated_stop_signal_still_stops_cleanly(
     bot_process: BotProcess, discord_standin: LocalDiscord, sig: signal.Signals

@@ -423,6 +423,82 @@ async def test_modal_limits(http: aiohttp.ClientSession, standin: LocalDiscord) 
             },
             "autocomplete and choices",
         ),
+        (
+            {**COMMAND, "description_localizations": {"xx": "Bild"}},
+            "unknown locale",
+        ),
+        (
+            {
+                **COMMAND,
+                "options": [
+                    {
+                        "name": "o",
+                        "description": "d",
+                        "type": 3,
+                        "name_localizations": {"de": "Groß"},
+                    }
+                ],
+            },
+            "invalid name 'Groß'",
+        ),
+        (
+            {
+                **COMMAND,
+                "options": [
+                    {
+                        "name": "o",
+                        "description": "d",
+                        "type": 3,
+                        "name_localizations": {"fr": "a b"},
+                    }
+                ],
+            },
+            "invalid name 'a b'",
+        ),
+        ({**COMMAND, "description_localizations": {"ja": "あ" * 101}}, "101 characters"),
+        (
+            {
+                **COMMAND,
+                "options": [
+                    {
+                        "name": "o",
+                        "description": "d",
+                        "type": 3,
+                        "choices": [{"name": "a", "value": "a", "name_localizations": {"de": ""}}],
+                    }
+                ],
+            },
+            "choice: name in de: 0 characters",
+        ),
+        (
+            {
+                **COMMAND,
+                "options": [
+                    {"name": "a", "description": "d", "type": 3, "name_localizations": {"de": "x"}},
+                    {"name": "b", "description": "d", "type": 3, "name_localizations": {"de": "x"}},
+                ],
+            },
+            "option names repeat in de",
+        ),
+        (
+            {
+                **COMMAND,
+                "options": [
+                    {
+                        "name": f"o{i}",
+                        "description": "d",
+                        "description_localizations": {"de": "x" * 100},
+                        "type": 3,
+                        "choices": [
+                            {"name": "c" * 100, "value": str(j), "name_localizations": {}}
+                            for j in range(10)
+                        ],
+                    }
+                    for i in range(8)
+                ],
+            },
+            "over 8000 characters",
+        ),
     ],
 )
 async def test_invalid_command_sync_is_refused(
