@@ -25,7 +25,7 @@ def main(argv: list[str]) -> int:
     try:
         commands[argv[0]](*argv[1:])
     except CatalogError as exc:
-        print(exc, file=sys.stderr)  # noqa: T201
+        print(exc, file=sys.stderr)
         return 1
     return 0
 

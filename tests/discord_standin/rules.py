@@ -11,8 +11,40 @@ NAME = re.compile(r"^[-_'\w]{1,32}$")
 # The exact rule for slash command and option names, in every language.
 LOCALIZED_NAME = regex.compile(r"^[-_'\p{L}\p{N}\p{sc=Deva}\p{sc=Thai}]{1,32}$")
 LOCALES = frozenset(
-    "id da de en-GB en-US es-ES es-419 fr hr it lt hu nl no pl pt-BR ro fi sv-SE vi tr cs el"
-    " bg ru uk hi th zh-CN ja zh-TW ko".split()
+    [
+        "id",
+        "da",
+        "de",
+        "en-GB",
+        "en-US",
+        "es-ES",
+        "es-419",
+        "fr",
+        "hr",
+        "it",
+        "lt",
+        "hu",
+        "nl",
+        "no",
+        "pl",
+        "pt-BR",
+        "ro",
+        "fi",
+        "sv-SE",
+        "vi",
+        "tr",
+        "cs",
+        "el",
+        "bg",
+        "ru",
+        "uk",
+        "hi",
+        "th",
+        "zh-CN",
+        "ja",
+        "zh-TW",
+        "ko",
+    ]
 )
 COMMAND_CHARACTERS = 8000
 OPTION_TYPES = set(range(1, 12))
@@ -232,7 +264,5 @@ def _check_options(where: str, options: list[dict[str, Any]], depth: int) -> lis
         for choice in choices:
             if not 1 <= len(choice.get("name") or "") <= 100:
                 problems.append(f"{path}: choice name must be 1-100 characters")
-            problems += _check_localized(
-                f"{path}.choice", choice, name_rule=False, name_limit=100
-            )
+            problems += _check_localized(f"{path}.choice", choice, name_rule=False, name_limit=100)
     return problems + _unique_names(where, options)
