@@ -16,6 +16,7 @@ from discord.ext import commands
 from bot import i18n, images
 from bot.apiframe.models import Job
 from bot.config import Settings
+from bot.i18n import t
 from bot.jobs.presenter import Presenter
 from bot.jobs.service import JobService
 from bot.jobs.webhook import WebhookReceiver
@@ -49,7 +50,7 @@ def configure_discord_endpoints(settings: Settings) -> None:
 
 
 WRITE_PROBE_SECONDS = 10.0  # /healthz writes (and rolls back) a row at most this often
-SERVERS_ONLY = "I only work in servers: use my commands in a server we are both in."
+SERVERS_ONLY = t("I only work in servers: use my commands in a server we are both in.")
 
 
 class FluxTree(app_commands.CommandTree["FluxBot"]):
@@ -58,7 +59,7 @@ class FluxTree(app_commands.CommandTree["FluxBot"]):
     async def interaction_check(self, interaction: discord.Interaction[FluxBot]) -> bool:
         # Discord only offers the commands in servers; this covers a stale registration.
         if interaction.guild_id is None:
-            raise app_commands.NoPrivateMessage(SERVERS_ONLY)
+            raise app_commands.NoPrivateMessage(i18n.render(SERVERS_ONLY, interaction.locale))
         return True
 
     async def on_error(
@@ -151,7 +152,8 @@ class FluxBot(commands.Bot):
             in_flight = await self.store.count_in({"submitting", "queued", "processing"})
         except Exception as exc:  # an outage: 503 with the reason, not a 500
             in_flight = None
-            database = database or f"cannot read the database ({type(exc).__name__})"
+            problem = f"cannot read the database ({type(exc).__name__})"  # i18n: not shown
+            database = database or problem
         return {
             "ok": self.is_ready() and not self.is_closed() and driver_ok and database is None,
             "discord": "ready" if self.is_ready() else "connecting",

@@ -30,8 +30,9 @@ DOMAINS: dict[str, tuple[str, ...]] = {
     "moderation": ("bot/moderation", "cogs/flux/_gate.py", "cogs/budget.py", "cogs/audit.py"),
     "admin": ("cogs/admin", "cogs/usage.py", "bot/charts.py"),
     "corner": ("cogs/corner", "cogs/meta.py"),
+    "core": ("app/bot.py",),
 }
-SOURCES = ("bot", "cogs")
+SOURCES = ("app", "bot", "cogs")
 
 
 def domain_of(path: Path) -> str | None:
@@ -114,8 +115,12 @@ def update(*domains: str) -> None:
 
 
 def init(language: str) -> None:
+    """Start `language`: a catalog for each domain that has none yet."""
     for domain in DOMAINS:
-        _pybabel("init", "-D", domain, "-i", str(template(domain)), "-d", str(HERE), "-l", language)
+        if not (HERE / language / "LC_MESSAGES" / f"{domain}.po").exists():
+            _pybabel(
+                "init", "-D", domain, "-i", str(template(domain)), "-d", str(HERE), "-l", language
+            )
 
 
 def compile_all(*domains: str) -> None:
