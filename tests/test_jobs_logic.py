@@ -21,24 +21,89 @@ def test_expected_duration_learns_median() -> None:
     assert schedule.expected_duration([10.0, 12.0, 30.0]) == 12.0
 
 
-def _simulate(expected: float, duration: float) -> tuple[int, float]:
-    t = schedule.next_poll_delay(0, expected)
-    polls = 1
+def _simulate(expected: float, duration: float, share: float = 1.0) -> tuple[float, float]:
+    """Looks at a job without percentages, each costing it `share` of a request (a page
+    shared by 1/share jobs); returns what they cost and how late the last came."""
+    track = schedule.Track(share=share)
+    t = schedule.next_poll_delay(0, expected, track=track)
+    track.spent += share
     while t < duration:
-        t += schedule.next_poll_delay(t, expected)
-        polls += 1
-    return polls, t - duration
+        t += schedule.next_poll_delay(t, expected, track=track)
+        track.spent += share
+    return track.spent, t - duration
 
 
 def test_adaptive_polls_beat_a_fixed_loop_on_realistic_durations() -> None:
-    """For jobs of the learned length ± 30 %, the schedule polls no more than a 2 s loop on
-    average and sees half of the jobs within 0.5 s of finishing."""
+    """For lone jobs of the learned length ± 30 % without percentages, the schedule polls no
+    more than a 2 s loop and sees half of them within 0.65 s of finishing (the loop: 1 s)."""
     rnd = random.Random(7)
     durations = [20.0 * (1 + rnd.uniform(-0.3, 0.3)) for _ in range(2000)]
     runs = [_simulate(20.0, d) for d in durations]
     fixed_polls = statistics.mean(math.ceil(d / 2) for d in durations)
     assert statistics.mean(polls for polls, _ in runs) <= fixed_polls
-    assert statistics.median(added for _, added in runs) <= 0.5
+    assert statistics.median(added for _, added in runs) <= 0.65
+
+
+def test_without_percentages_jobs_sharing_pages_are_looked_at_densely() -> None:
+    """Eight jobs sharing each page: from when the earliest end, looks every OVERDUE_INTERVAL
+    (the 2 s loop's requests pay for them), so most are seen within 0.2 s; still no more
+    requests per job than the loop."""
+    rnd = random.Random(5)
+    durations = [20.0 * (1 + rnd.uniform(-0.3, 0.3)) for _ in range(2000)]
+    runs = [_simulate(20.0, d, share=1 / 8) for d in durations]
+    fixed_polls = statistics.mean(math.ceil(d / 2) for d in durations)
+    assert statistics.mean(polls for polls, _ in runs) <= fixed_polls
+    added = sorted(a for _, a in runs)
+    assert statistics.median(added) <= 0.12
+    assert added[int(len(added) * 0.95)] <= schedule.OVERDUE_INTERVAL
+
+
+def test_looks_spend_no_more_than_the_fixed_loop() -> None:
+    """A job whose looks have cost what a 2 s loop would have spent by now is looked at no
+    sooner than the loop would; one with savings spends them over the window left."""
+    spent = schedule.Track(spent=8.0)  # at 16 s the loop has spent 8
+    assert schedule.dense_interval(16.0, 27.0, spent) == pytest.approx(schedule.NAIVE_INTERVAL)
+    saved = schedule.Track(spent=2.0)  # 6 saved + 5.5 more by 27 s: 11.5 looks in 11 s
+    assert schedule.dense_interval(16.0, 27.0, saved) == pytest.approx(11 / 11.5)
+    shared = schedule.Track(spent=8.0, share=1 / 50)
+    assert schedule.dense_interval(16.0, 27.0, shared) == schedule.OVERDUE_INTERVAL
+
+
+def test_the_range_jobs_end_in_is_learned() -> None:
+    """From enough timed jobs, the 5th to 95th percentile (widened a little); before that, ±
+    DEFAULT_SPREAD around both the few timed and the configured prior."""
+    learned = schedule.Durations.learned([float(s) for s in range(14, 27)], default=20.0)
+    assert learned.expected == 20.0
+    assert 13.0 < learned.early < 14.5
+    assert 25.5 < learned.late < 27.0
+    few = schedule.Durations.learned([14.0, 15.0, 16.0], default=20.0)
+    assert few.expected == 15.0
+    assert few.early == pytest.approx(15.0 * (1 - schedule.DEFAULT_SPREAD))
+    assert few.late == pytest.approx(20.0 * (1 + schedule.DEFAULT_SPREAD))
+
+
+def test_no_look_before_the_earliest_jobs_end_but_one_halfway() -> None:
+    """Without percentages: one look halfway to when the earliest jobs end, the next then."""
+    window = schedule.Durations(20.0, early=14.0, late=26.0)
+    assert schedule.next_poll_delay(0.0, 20.0, durations=window) == pytest.approx(7.0)
+    assert schedule.next_poll_delay(7.0, 20.0, 0, durations=window) == pytest.approx(7.0)
+
+
+def test_a_rate_that_promised_too_early_gives_way_to_dense_looks() -> None:
+    """Coarse percentages: the rate promised 20 s and the job still runs at 20.1 s; the next
+    look is not the new prediction (here 24 s) but a dense one."""
+    first = schedule.Reading(10.0, 35)
+    track = schedule.Track(spent=3.0, share=1 / 8)
+    schedule.promise(track, 18.0, 20.0, 85, first)  # 6.25 %/s from 85 %: at 20.4 s
+    assert track.promised == pytest.approx(20.4)
+    schedule.promise(track, 19.0, 20.0, 85, schedule.Reading(11.0, 60))  # later: kept
+    assert track.promised == pytest.approx(20.4)
+    window = schedule.Durations(20.0, early=13.0, late=27.0)
+    later = schedule.Reading(10.0, 10)  # 85 % at 20.5 s from 10 % at 10 s: ends at 22.6
+    untrusted = schedule.next_poll_delay(20.5, 20.0, 85, later, durations=window, track=track)
+    assert untrusted == schedule.OVERDUE_INTERVAL
+    trusted = schedule.next_poll_delay(20.5, 20.0, 85, later, durations=window)
+    assert trusted == pytest.approx(22.6 - 20.5 + schedule.FINISH_LAG, abs=0.01)
 
 
 def test_stragglers_are_still_checked_every_few_seconds() -> None:
@@ -50,10 +115,15 @@ def test_stragglers_are_still_checked_every_few_seconds() -> None:
 
 def test_progress_refines_the_finish_estimate() -> None:
     """At 50 % after 15 s the job is expected at 30 s, not at the learned 20 s; the next look
-    comes most of the way there (at most PROBE_INTERVAL later) to learn the rate."""
+    comes most of the way there (at most PROBE_INTERVAL later) to learn the rate, and no
+    later than when the earliest jobs end."""
     assert schedule.estimated_finish(15.0, 20.0, 50) == pytest.approx(30.0)
-    assert schedule.next_poll_delay(15.0, 20.0, 50) == schedule.PROBE_INTERVAL
-    assert schedule.next_poll_delay(15.0, 20.0, 90) == pytest.approx(1.33, abs=0.01)
+    window = schedule.Durations(20.0, early=30.0, late=40.0)
+    assert schedule.next_poll_delay(15.0, 20.0, 50, durations=window) == schedule.PROBE_INTERVAL
+    assert schedule.next_poll_delay(2.0, 20.0, 10, durations=window) == schedule.PROBE_INTERVAL
+    early = schedule.Durations(20.0, early=13.0, late=27.0)
+    assert schedule.next_poll_delay(2.0, 20.0, 10, durations=early) == pytest.approx(8.0)
+    assert schedule.next_poll_delay(8.0, 20.0, 40, durations=early) == pytest.approx(5.0)
 
 
 def test_two_readings_give_the_rate_and_the_finish() -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any, cast
 
+import pytest
+
 from bot.apiframe.client import ApiframeClient
 from bot.apiframe.models import Job, JobPage
 from bot.apiframe.sandbox import Fault
@@ -102,3 +104,39 @@ async def test_a_job_the_page_lacks_is_polled_on_its_own() -> None:
     assert polled == ["ours-j3"]
     few = [record("j0")] * (SWEEP_MIN - 1)
     assert [step for _, step in sweeper.plan(few, poll, apply)] == [poll] * (SWEEP_MIN - 1)
+
+
+async def test_a_page_hands_over_other_jobs_it_shows_finished() -> None:
+    """A job of ours looked at before, not due now, that the page shows finished is handed to
+    `found` at once (and only once); a due one goes through its own step; a running one
+    waits for its look. Each due job is charged its share of the page."""
+    listed = [
+        Job(id="due", status="COMPLETED", progress=100),
+        Job(id="done", status="COMPLETED", progress=100),
+        Job(id="running", status="PROCESSING", progress=40),
+        Job(id="due2", status="PROCESSING", progress=50),
+        Job(id="due3", status="PROCESSING", progress=50),
+    ]
+    readings = schedule.Readings()
+    sweeper = Sweeper(
+        cast(ApiframeClient, FakeClient(listed)),
+        schedule.PollBudget(100),
+        readings,
+        lambda: 20.0,
+        lambda job: 5.0,
+    )
+    found: list[tuple[str, str]] = []
+    sweeper.found = lambda ours, remote: found.append((ours, remote.id))
+
+    async def poll(job: JobRecord) -> None:
+        pass
+
+    async def apply(job: JobRecord, remote: Job) -> Any:
+        pass
+
+    sweeper.plan([record("done"), record("running")], poll, apply)  # looked at alone before
+    for _ in range(2):
+        due = [record("due"), record("due2"), record("due3")]
+        await asyncio.gather(*(step(job) for job, step in sweeper.plan(due, poll, apply)))
+    assert found == [("ours-done", "done")]
+    assert readings.track("ours-due2").spent == pytest.approx(2 / 3)

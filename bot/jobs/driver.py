@@ -22,14 +22,15 @@ from bot import images, logs
 from bot.apiframe.client import ApiframeClient
 from bot.apiframe.errors import ApiframeError
 from bot.apiframe.models import Job, JobStatus
-from bot.jobs import failures, schedule
+from bot.jobs import failures
 from bot.jobs.config import DriverConfig
 from bot.jobs.failures import Failure, FailureKind
 from bot.jobs.line import ACTIVE_AT_APIFRAME, Line
+from bot.jobs.looks import Looks
 from bot.jobs.presenter import DeliveryError, Presenter, Route
 from bot.jobs.progress import ProgressShower
 from bot.jobs.request import to_apiframe
-from bot.jobs.sweep import SWEEP_AHEAD, Sweeper
+from bot.jobs.sweep import SWEEP_AHEAD
 from bot.storage.jobs import HeldReason, JobRecord, JobStore, utcnow
 
 log = logging.getLogger(__name__)
@@ -65,15 +66,13 @@ class JobDriver:
         self.config = config
         self.owner = owner
         self.clock = clock
-        self.budget = schedule.PollBudget(config.poll_rate, burst=max(1, int(config.poll_rate)))
+        self.looks = Looks(client, config, self._elapsed)
+        self.sweeper = self.looks.sweeper
+        self.sweeper.found = self._found_done
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._steps: set[asyncio.Task[None]] = set()
         self._busy: dict[str, asyncio.Future[Any]] = {}  # job id → the step working on it
-        self._readings = schedule.Readings()
-        self.sweeper = Sweeper(
-            client, self.budget, self._readings, lambda: self.progress.expected, self._elapsed
-        )
         self.progress = ProgressShower(store, presenter, config, clock)
         self.line = Line(store, self.progress, config, owner=owner, clock=clock)
         self._stopping = False
@@ -151,9 +150,7 @@ class JobDriver:
                 await asyncio.wait_for(self._wake.wait(), timeout=delay)
 
     async def _learn(self) -> None:
-        self.progress.expected = schedule.expected_duration(
-            await self.store.recent_durations(), default=self.config.expected_seconds
-        )
+        self.progress.expected = self.looks.learn(await self.store.recent_durations())
 
     async def _idle_delay(self) -> float:
         next_at = await self.store.next_check_at()
@@ -253,21 +250,11 @@ class JobDriver:
             apiframe_job_id=accepted.job_id,
             submitted_at=now,
             attempts=0,
-            next_check_at=now + timedelta(seconds=self._next_delay(0)),
+            next_check_at=now + timedelta(seconds=self.looks.next_delay(job.id, 0)),
         )
         log.info("job %s submitted as %s", job.id, accepted.job_id)
         if updated is not None:
             await self.progress.show(updated, self.progress.running(updated, None), force=True)
-
-    def _next_delay(
-        self, elapsed: float, progress: int | None = None, first: schedule.Reading | None = None
-    ) -> float:
-        expected = self.progress.expected
-        if self.config.webhook_url:
-            return schedule.webhook_safety_delay(
-                elapsed, expected, self.config.webhook_safety_seconds
-            )
-        return schedule.next_poll_delay(elapsed, expected, progress, first)
 
     # --- poll -------------------------------------------------------------------------
 
@@ -275,7 +262,8 @@ class JobDriver:
         if job.apiframe_job_id is None:  # cannot happen past `submitting`; resubmit to be safe
             await self._submit(job)
             return
-        await self.budget.take(urgent=self.sweeper.urgent(job))
+        await self.looks.budget.take(urgent=self.sweeper.urgent(job))
+        self.looks.readings.spend(job.id, 1.0)
         remote = await self.client.get_job(job.apiframe_job_id)
         await self.apply_remote(job, remote)
 
@@ -308,10 +296,24 @@ class JobDriver:
                 del self._busy[job.id]
             done.set_result(None)
 
+    def _found_done(self, job_id: str, remote: Job) -> None:
+        """A page showed a job finished before its look was due: take it up now, as a webhook."""
+
+        async def found() -> None:
+            if (job := await self.store.get(job_id)) is not None and job.state in POLLED:
+                await self.apply_webhook(job, remote)
+
+        (task := asyncio.create_task(found(), name=f"found-{job_id}")).add_done_callback(
+            self._steps.discard
+        )
+        self._steps.add(task)
+
     async def apply_remote(self, job: JobRecord, remote: Job) -> JobRecord | None:
         """Fold a job state from Apiframe (a poll or a webhook) into ours."""
         now, elapsed = self.clock(), self._elapsed(job)
-        first = self._readings.note(job.id, elapsed, remote.progress, remote.status.is_terminal)
+        first = self.looks.readings.note(
+            job.id, elapsed, remote.progress, remote.status.is_terminal
+        )
         if remote.status is JobStatus.COMPLETED:
             urls = remote.image_urls
             if not urls:
@@ -350,7 +352,7 @@ class JobDriver:
             await self._fail(job, failures.timed_out(elapsed), state="timed_out")
             return None
         state = "processing" if remote.status is JobStatus.PROCESSING else job.state
-        delay = self._next_delay(elapsed, remote.progress, first)
+        delay = self.looks.next_delay(job.id, elapsed, remote.progress, first)
         # Look again by the next timeout, so "still working…" and the hard stop come on time.
         for limit in sorted((self.config.soft_timeout, self.config.hard_timeout)):
             if elapsed < limit:

@@ -2,9 +2,10 @@
 
 A fixed 2 s loop wastes polls early in a job and still adds ~1 s on average after it ends.
 Here a job is looked at rarely: once to read its progress, once more to learn the rate it
-moves at, then just after the finish that rate predicts (without percentages: dense around
-the learned duration). All polls share one request budget so hundreds of jobs in flight never
-flood Apiframe.
+moves at, then just after the finish that rate predicts. Without a rate to trust (no
+percentages, or a prediction that came and went), looks are dense from when the earliest of
+recent jobs ended, spending what the 2 s loop would have spent on the job and no more. All
+polls share one request budget so hundreds of jobs in flight never flood Apiframe.
 """
 
 from __future__ import annotations
@@ -21,6 +22,10 @@ MAX_INTERVAL = 5.0
 OVERDUE_INTERVAL = 0.2  # between looks once a job is past its expected finish
 PROBE_INTERVAL = 8.0  # the longest wait between looks at a job that reports progress
 FINISH_LAG = 0.05  # how long after the expected finish the look that should find it comes
+NAIVE_INTERVAL = 2.0  # the product page's loop: a job's looks cost at most one request per 2 s
+DEFAULT_SPREAD = 0.35  # until enough jobs are timed, they end within ± this of the expected
+SPREAD_SAMPLES = 10  # timed jobs needed to learn the range they end in
+BACKOFF = 20.0  # past the latest expected end, looks slow by 1 s per this many s overdue
 WEBHOOK_SAFETY_DELAY = 30.0  # after the expected finish, poll once in case a webhook was lost
 
 
@@ -30,6 +35,49 @@ def expected_duration(recent: Iterable[float], default: float = DEFAULT_EXPECTED
     if len(samples) < 3:
         return default
     return statistics.median(samples)
+
+
+@dataclass(frozen=True, slots=True)
+class Durations:
+    """How long jobs take: the typical time and the range nearly all of them end in."""
+
+    expected: float
+    early: float
+    late: float
+
+    @classmethod
+    def around(cls, expected: float, prior: float | None = None) -> Durations:
+        """The range before enough jobs are timed: ± DEFAULT_SPREAD around both the learned
+        time and the configured prior (a few timed jobs, the first of a burst to end, are
+        the short ones)."""
+        low, high = min(expected, prior or expected), max(expected, prior or expected)
+        return cls(expected, low * (1 - DEFAULT_SPREAD), high * (1 + DEFAULT_SPREAD))
+
+    @classmethod
+    def learned(
+        cls, recent: Iterable[float], default: float = DEFAULT_EXPECTED_SECONDS
+    ) -> Durations:
+        """From recent jobs' durations: their median, and their 5th to 95th percentile widened
+        by a tenth of that range."""
+        samples = sorted(s for s in recent if s > 0)
+        expected = expected_duration(samples, default)
+        if len(samples) < SPREAD_SAMPLES:
+            return cls.around(expected, default)
+        quantiles = statistics.quantiles(samples, n=20, method="inclusive")
+        low, high = quantiles[0], quantiles[-1]
+        margin = (high - low) / 10
+        return cls(expected, min(expected, low - margin), max(expected, high + margin))
+
+
+@dataclass(slots=True)
+class Track:
+    """What the looks at one job have cost (`spent`, in requests: a page shared by k jobs
+    costs each 1/k), what the last one cost (`share`), and the earliest finish a rate has
+    promised (a look then that finds the job running means the rate is not to be trusted)."""
+
+    spent: float = 0.0
+    share: float = 1.0
+    promised: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,12 +97,28 @@ class Readings:
         self.keep = keep
         self._first: dict[str, Reading] = {}
         self._last: dict[str, Reading] = {}
+        self._tracks: dict[str, Track] = {}
 
     def first(self, job_id: str) -> Reading | None:
         return self._first.get(job_id)
 
     def last(self, job_id: str) -> Reading | None:
         return self._last.get(job_id)
+
+    def track(self, job_id: str) -> Track:
+        """The job's costs and promises so far (a fresh one if it has none yet)."""
+        track = self._tracks.get(job_id)
+        if track is None:
+            if len(self._tracks) >= self.keep:
+                self._tracks.pop(next(iter(self._tracks)))  # the oldest: most likely abandoned
+            track = self._tracks[job_id] = Track()
+        return track
+
+    def spend(self, job_id: str, share: float) -> None:
+        """Count a look at the job that cost it `share` of a request."""
+        track = self.track(job_id)
+        track.spent += share
+        track.share = share
 
     def note(
         self, job_id: str, elapsed: float, progress: int | None, terminal: bool
@@ -63,6 +127,7 @@ class Readings:
         if terminal:
             self._first.pop(job_id, None)
             self._last.pop(job_id, None)
+            self._tracks.pop(job_id, None)
             return None
         first = self._first.get(job_id)
         if len(self._last) >= self.keep and job_id not in self._last:
@@ -104,23 +169,65 @@ def estimated_finish(
 
 
 def next_poll_delay(
-    elapsed: float, expected: float, progress: int | None = None, first: Reading | None = None
+    elapsed: float,
+    expected: float,
+    progress: int | None = None,
+    first: Reading | None = None,
+    *,
+    durations: Durations | None = None,
+    track: Track | None = None,
 ) -> float:
-    """Delay before the next poll of a job submitted `elapsed` seconds ago."""
+    """Delay before the next poll of a job submitted `elapsed` seconds ago.
+
+    `durations`: the range recent jobs ended in (default: ± DEFAULT_SPREAD of `expected`);
+    `track`: what looks at this job cost so far and what a rate promised."""
+    window = durations or Durations.around(expected)
+    track = track or Track()
     finish = estimated_finish(elapsed, expected, progress, first)
     remaining = finish - elapsed
-    if progress_rate(first, elapsed, progress) is not None and remaining > 0:
+    missed = track.promised is not None and elapsed >= track.promised
+    if not missed and progress_rate(first, elapsed, progress) is not None and remaining > 0:
         # The rate says when it ends: one look just after that, none in between.
         return min(PROBE_INTERVAL, remaining + FINISH_LAG)
-    if progress and 5 <= progress < 100 and remaining > MIN_INTERVAL:
-        # One reading: look again most of the way there, to learn the rate.
-        return min(PROBE_INTERVAL, max(MIN_INTERVAL, remaining * 0.8))
-    if remaining > MIN_INTERVAL:
-        # Halve the distance to the expected finish: few polls early, dense near the end.
-        return min(MAX_INTERVAL, max(MIN_INTERVAL, remaining / 2))
-    # Past the expected finish: tighten first, then back off slowly for stragglers.
-    overdue = max(0.0, elapsed - finish)
-    return min(MAX_INTERVAL, OVERDUE_INTERVAL + overdue / 5)
+    if not missed and progress and 5 <= progress < 100 and elapsed < window.early - MIN_INTERVAL:
+        # One reading: look again most of the way there, to learn the rate (by the time the
+        # earliest jobs end: the time it spent queued makes one reading a poor guide).
+        probe = min(remaining * 0.8, window.early - elapsed)
+        return min(PROBE_INTERVAL, max(MIN_INTERVAL, probe))
+    if not missed and elapsed < window.early - MIN_INTERVAL:
+        # Before the earliest jobs end: one look halfway there (to read a percentage, if the
+        # job gives one), the next when they start to end.
+        halfway = window.early / 2
+        until = halfway if elapsed < halfway - MIN_INTERVAL else window.early
+        return min(PROBE_INTERVAL, max(MIN_INTERVAL, until - elapsed))
+    # It may end any moment: looks as dense as the 2 s loop's requests pay for, spread up to
+    # the latest expected end; past that, slowly fewer for stragglers.
+    late = max(window.late, track.promised or 0.0)
+    dense = dense_interval(elapsed, late, track)
+    overdue = max(0.0, elapsed - late)
+    return min(MAX_INTERVAL, max(dense, OVERDUE_INTERVAL + overdue / BACKOFF))
+
+
+def dense_interval(elapsed: float, until: float, track: Track) -> float:
+    """The interval between looks that spends, by `until`, what a 2 s loop would have spent
+    on the job (its savings so far plus one request per NAIVE_INTERVAL from now), at the
+    cost of its last look; never under OVERDUE_INTERVAL."""
+    horizon = max(until - elapsed, NAIVE_INTERVAL)
+    saved = max(0.0, elapsed / NAIVE_INTERVAL - track.spent)
+    looks = (saved + horizon / NAIVE_INTERVAL) / max(track.share, 1e-6)
+    return max(OVERDUE_INTERVAL, horizon / looks)
+
+
+def promise(
+    track: Track, elapsed: float, expected: float, progress: int | None, first: Reading | None
+) -> None:
+    """Note the finish a rate predicts (the earliest so far), so a look then that finds the
+    job still running switches it to dense looks."""
+    if progress_rate(first, elapsed, progress) is None:
+        return
+    finish = estimated_finish(elapsed, expected, progress, first)
+    if finish > elapsed and (track.promised is None or finish < track.promised):
+        track.promised = finish
 
 
 def is_final_look(

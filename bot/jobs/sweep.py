@@ -4,7 +4,8 @@
 Fifty jobs in flight then cost one request per look instead of fifty, so each can be looked
 at right when it should end without exceeding POLL_RATE. A job the page does not hold (older
 than its 100 entries, or an entry that did not parse) is polled on its own, as is every job
-when the page cannot be had.
+when the page cannot be had. The page shows the other jobs too: one of ours that it shows
+finished is handed to `found` at once, not left until its own look.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ SWEEP_AHEAD = 1.0  # seconds: jobs due this soon join the sweep (looked at a lit
 PAGE_SIZE = 100  # the most Apiframe's list gives at once
 
 Step = Callable[[JobRecord], Coroutine[Any, Any, None]]
+KNOWN = 10_000  # Apiframe ids of our jobs remembered for `found` (the oldest go first)
 
 
 class Sweeper:
@@ -46,13 +48,22 @@ class Sweeper:
         self.expected = expected
         self.elapsed = elapsed
         self.pages: set[asyncio.Task[dict[str, Job]]] = set()
+        self.known: dict[str, str] = {}  # Apiframe id → our id, of jobs looked at
+        self.found: Callable[[str, Job], None] | None = None  # our id, the finished job
 
     def plan(
         self, jobs: list[JobRecord], poll: Step, apply: Callable[..., Any]
     ) -> list[tuple[JobRecord, Step]]:
         """A step for each job: each reads the shared page, or polls on its own."""
+        for job in jobs:
+            if job.apiframe_job_id:
+                if len(self.known) >= KNOWN and job.apiframe_job_id not in self.known:
+                    self.known.pop(next(iter(self.known)))
+                self.known[job.apiframe_job_id] = job.id
         if len(jobs) < SWEEP_MIN:
             return [(job, poll) for job in jobs]
+        for job in jobs:  # the page's one request, shared
+            self.readings.spend(job.id, 1 / len(jobs))
         page = asyncio.create_task(self._page(jobs), name="jobs-page")
         self.pages.add(page)
         page.add_done_callback(self.pages.discard)
@@ -78,7 +89,13 @@ class Sweeper:
         except ApiframeError as exc:
             log.info("could not list jobs (%s); polling %d jobs one by one", exc, len(jobs))
             return {}
-        return {job.id: job for job in page.jobs}
+        listed = {job.id: job for job in page.jobs}
+        looked = {job.apiframe_job_id for job in jobs}
+        for apiframe_id, remote in listed.items():
+            ours = self.known.pop(apiframe_id, None) if remote.status.is_terminal else None
+            if ours and apiframe_id not in looked and self.found is not None:
+                self.found(ours, remote)
+        return listed
 
     async def stop(self) -> None:
         for page in list(self.pages):
