@@ -13,19 +13,18 @@ from discord.ext import commands
 
 from bot import images
 from bot.apiframe.errors import ApiframeError, NotFound
-from bot.apiframe.models import PROMPT_MAX_LENGTH, RESOLUTIONS
+from bot.apiframe.models import PROMPT_MAX_LENGTH
+from bot.i18n import Text, t, tn
 from bot.jobs.defaults import PRESET_NAME_MAX, fill, suffix_too_long, with_suffix
-from bot.jobs.describe import resolution_label
 from bot.jobs.request import SEED_MAX, generate
-from bot.text import counted, noun
 from cogs.flux import _render
 from cogs.flux._defaults import member_profile, preset_choices, tell_member
 from cogs.flux._edit import EditImages
 from cogs.flux._gate import start_job
 from cogs.flux._presenter import DiscordPresenter
-from cogs.flux._references import check_options, check_references
+from cogs.flux._references import check_options, references_problem
 from cogs.flux._views import CancelButton, JobButton
-from cogs.i18n import names
+from cogs.i18n import say
 
 if TYPE_CHECKING:
     from app.bot import FluxBot
@@ -33,10 +32,13 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-_RESOLUTION_HINTS = {RESOLUTIONS[0]: " — fastest", RESOLUTIONS[-1]: " — most detail"}
+# Written out so the catalogs see each label: "2 MP" as describe.resolution_label writes it
+# (tests/test_flux_text.py checks there is one per resolution).
 RESOLUTION_CHOICES = [
-    Choice(name=_T(resolution_label(r) + _RESOLUTION_HINTS.get(r, "")), value=r)
-    for r in RESOLUTIONS
+    Choice(name=_T("0.5 MP — fastest"), value="0.5MP"),
+    Choice(name=_T("1 MP"), value="1MP"),
+    Choice(name=_T("2 MP"), value="2MP"),
+    Choice(name=_T("4 MP — most detail"), value="4MP"),
 ]
 ASPECT_CHOICES = [
     Choice(name=_T("1:1 square"), value="1:1"),
@@ -70,23 +72,22 @@ class Flux(commands.Cog):
         self.bot.tree.remove_command(menu.name, type=menu.type)
 
     @app_commands.command(name=_T("flux"), description=_T("Generate an image with FLUX.2 [max]"))
+    # Written out (not `names(...)`) so the catalogs see each option's name.
     @app_commands.rename(
-        **names(
-            "prompt",
-            "resolution",
-            "aspect_ratio",
-            "image",
-            "image2",
-            "image3",
-            "image4",
-            "strength",
-            "format",
-            "quality",
-            "upsample",
-            "seed",
-            "private",
-            "preset",
-        )
+        prompt=_T("prompt"),
+        resolution=_T("resolution"),
+        aspect_ratio=_T("aspect_ratio"),
+        image=_T("image"),
+        image2=_T("image2"),
+        image3=_T("image3"),
+        image4=_T("image4"),
+        strength=_T("strength"),
+        format=_T("format"),
+        quality=_T("quality"),
+        upsample=_T("upsample"),
+        seed=_T("seed"),
+        private=_T("private"),
+        preset=_T("preset"),
     )
     @app_commands.describe(
         prompt=_T("What to draw (up to 2000 characters)"),
@@ -129,15 +130,18 @@ class Flux(commands.Cog):
         # In the order given; all go to FLUX.2's input_images, the first also to image_prompt.
         references = [a for a in (image, image2, image3, image4) if a is not None]
         refusal = check_options(prompt, references, strength, permissions)
+        if refusal is not None:
+            await interaction.response.send_message(say(interaction, refusal), ephemeral=True)
+            return
         # Read before answering: a default or a preset may make the answer private.
-        profile = refusal or await member_profile(interaction, preset)
-        if isinstance(profile, str):
-            await interaction.response.send_message(profile, ephemeral=True)
+        profile = await member_profile(interaction, preset)
+        if isinstance(profile, Text):
+            await interaction.response.send_message(say(interaction, profile), ephemeral=True)
             return
         defaults, chosen = profile
         prompt = with_suffix(prompt, chosen)
         if too_long := suffix_too_long(prompt):
-            await interaction.response.send_message(too_long, ephemeral=True)
+            await interaction.response.send_message(say(interaction, too_long), ephemeral=True)
             return
         typed = {
             "resolution": resolution.value if resolution else None,
@@ -166,9 +170,7 @@ class Flux(commands.Cog):
             request=request,
             private=private,
             check_input=(
-                (lambda: check_references(references, self.bot.services.fetch_reference))
-                if references
-                else None
+                (lambda: references_problem(interaction, references)) if references else None
             ),
             sources=sources,
         )
@@ -178,8 +180,13 @@ class Flux(commands.Cog):
             await tell_member(
                 interaction,
                 job,
-                f"You have {counted(len(held), 'image')} waiting from earlier that I couldn't"
-                " post: use `/flux-inbox` to get them.",
+                tn(
+                    "You have {count} image waiting from earlier that I couldn't post: use"
+                    " `/flux-inbox` to get it.",
+                    "You have {count} images waiting from earlier that I couldn't post: use"
+                    " `/flux-inbox` to get them.",
+                    len(held),
+                ),
             )
 
     @flux.autocomplete("preset")
@@ -195,18 +202,25 @@ class Flux(commands.Cog):
         await interaction.response.defer(thinking=True, ephemeral=True)
         held = await self.bot.store.held_for(interaction.user.id)
         if not held:
-            await interaction.edit_original_response(content="Nothing is waiting for you.")
+            content = say(interaction, t("Nothing is waiting for you."))
+            await interaction.edit_original_response(content=content)
             return
         shown = held[:INBOX_BATCH]
-        more = (
-            f" Here are the first {len(shown)}; run `/flux-inbox` again for the rest."
-            if len(held) > len(shown)
-            else ""
+        content = say(
+            interaction,
+            tn(
+                "{count} image couldn't be posted when it finished.",
+                "{count} images couldn't be posted when they finished.",
+                len(held),
+            ),
         )
-        await interaction.edit_original_response(
-            content=f"{counted(len(held), 'image')} couldn't be posted when"
-            f" {noun(len(held), 'it', 'they')} finished.{more}"
-        )
+        if len(held) > len(shown):
+            more = t(
+                "Here are the first {shown}; run `/flux-inbox` again for the rest.",
+                shown=len(shown),
+            )
+            content = f"{content} {say(interaction, more)}"
+        await interaction.edit_original_response(content=content)
         presenter = DiscordPresenter(self.bot)
         owner = f"{self.bot.owner_name}:inbox:{interaction.id}"
         for job in shown:
@@ -224,25 +238,25 @@ class Flux(commands.Cog):
         presenter: DiscordPresenter,
         job: JobRecord,
     ) -> None:
-        about = f"“{_render.quoted(job.prompt, 80)}”"
+        about = _render.quoted(job.prompt, 80)
         try:
             image = await self.bot.services.fetch_image(job, interaction.filesize_limit)
         except NotFound:
-            await interaction.followup.send(
-                f"The image for {about} has expired at Apiframe.", ephemeral=True
-            )
+            expired = t("The image for “{prompt}” has expired at Apiframe.", prompt=about)
+            await interaction.followup.send(say(interaction, expired), ephemeral=True)
             await self.bot.store.transition(job.id, {"held"}, "failed", error_kind="expired")
             return
         except (ApiframeError, images.ImageProblem) as exc:
             # Kept: the file may still be fetched later.
             log.warning("job %s: inbox fetch failed: %s", job.id, exc)
-            await interaction.followup.send(
-                f"I couldn't fetch the image for {about} just now; please try"
-                " `/flux-inbox` again in a few minutes.",
-                ephemeral=True,
+            later = t(
+                "I couldn't fetch the image for “{prompt}” just now; please try `/flux-inbox`"
+                " again in a few minutes.",
+                prompt=about,
             )
+            await interaction.followup.send(say(interaction, later), ephemeral=True)
             return
-        file, embed = presenter.result_message(job, image, None)
+        file, embed = presenter.result_message(job, image, None, locale=interaction.locale)
         # Posted first, then marked: were the post to fail, the image stays in the inbox.
         await interaction.followup.send(embed=embed, file=file, ephemeral=True)
         await self.bot.store.transition(

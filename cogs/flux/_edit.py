@@ -15,24 +15,28 @@ from discord import app_commands, ui
 from discord.app_commands import locale_str as _T
 
 from bot.apiframe.models import MAX_INPUT_IMAGES, PROMPT_MAX_LENGTH
+from bot.i18n import render, t
 from bot.jobs.actions import nearest_aspect
 from bot.jobs.defaults import fill
 from bot.jobs.request import generate, round_strength
 from cogs import _errors as errors
 from cogs.flux._defaults import member_defaults
 from cogs.flux._gate import start_job
-from cogs.flux._references import check_options, check_references
+from cogs.flux._references import check_options, references_problem
+from cogs.i18n import say
 
 if TYPE_CHECKING:
     from app.bot import FluxBot
 
 log = logging.getLogger(__name__)
 
-NO_IMAGES = (
+NO_IMAGES = t(
     "That message has no images I can use. Pick a message with attached images (or embedded"
     " ones), or use `/flux` with `image`."
 )
-BAD_STRENGTH = "Strength must be a number from 0 to 1, such as 0.6; leave it empty for the default."
+BAD_STRENGTH = t(
+    "Strength must be a number from 0 to 1, such as 0.6; leave it empty for the default."
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,37 +77,44 @@ def parse_strength(text: str) -> float | None:
     return round_strength(value)
 
 
-class EditImagesModal(errors.Modal, title="Edit with FLUX"):
-    prompt: ui.TextInput[EditImagesModal] = ui.TextInput(
-        label="Prompt",
-        style=discord.TextStyle.paragraph,
-        max_length=PROMPT_MAX_LENGTH,
-        placeholder="What to make from these images",
-    )
-    strength: ui.TextInput[EditImagesModal] = ui.TextInput(
-        label="Strength, 0 to 1 (optional)",
-        required=False,
-        max_length=5,
-        placeholder="How closely to follow the first image, e.g. 0.6",
-    )
+class EditImagesModal(errors.Modal):
+    """The prompt and strength for "Edit with FLUX", labelled in the member's language."""
 
-    def __init__(self, message: discord.Message, found: list[FoundImage]) -> None:
-        super().__init__(custom_id=f"flux:edit-images:{message.id}")
+    def __init__(
+        self, message: discord.Message, found: list[FoundImage], locale: object = None
+    ) -> None:
+        super().__init__(
+            title=render(t("Edit with FLUX"), locale), custom_id=f"flux:edit-images:{message.id}"
+        )
         self.message = message
         self.found = found
+        self.prompt: ui.TextInput[EditImagesModal] = ui.TextInput(
+            label=render(t("Prompt"), locale),
+            style=discord.TextStyle.paragraph,
+            max_length=PROMPT_MAX_LENGTH,
+            placeholder=render(t("What to make from these images"), locale),
+        )
+        self.strength: ui.TextInput[EditImagesModal] = ui.TextInput(
+            label=render(t("Strength, 0 to 1 (optional)"), locale),
+            required=False,
+            max_length=5,
+            placeholder=render(t("How closely to follow the first image, e.g. 0.6"), locale),
+        )
+        self.add_item(self.prompt)
+        self.add_item(self.strength)
 
     async def on_submit(self, interaction: discord.Interaction[FluxBot]) -> None:  # type: ignore[override]
         text = self.prompt.value.strip()
         try:
             strength = parse_strength(self.strength.value)
         except ValueError:
-            await interaction.response.send_message(BAD_STRENGTH, ephemeral=True)
+            await interaction.response.send_message(say(interaction, BAD_STRENGTH), ephemeral=True)
             return
         attachments = [image.attachment for image in self.found if image.attachment]
         permissions = interaction.app_permissions if interaction.guild_id else None
         refusal = check_options(text, attachments, strength, permissions)
-        if refusal:
-            await interaction.response.send_message(refusal, ephemeral=True)
+        if refusal is not None:
+            await interaction.response.send_message(say(interaction, refusal), ephemeral=True)
             return
         defaults = await member_defaults(interaction)
         # The first image's shape is this edit's own choice, over a default aspect ratio.
@@ -127,9 +138,7 @@ class EditImagesModal(errors.Modal, title="Edit with FLUX"):
             private=private,
             source="edit-message",
             check_input=(
-                (lambda: check_references(attachments, interaction.client.services.fetch_reference))
-                if attachments
-                else None
+                (lambda: references_problem(interaction, attachments)) if attachments else None
             ),
             sources=sources,
         )
@@ -146,7 +155,7 @@ class EditImages:
     ) -> None:
         found = images_in(message)
         if not found:
-            await interaction.response.send_message(NO_IMAGES, ephemeral=True)
+            await interaction.response.send_message(say(interaction, NO_IMAGES), ephemeral=True)
             return
         # A modal must be the first answer: nothing is read or written before it.
-        await interaction.response.send_modal(EditImagesModal(message, found))
+        await interaction.response.send_modal(EditImagesModal(message, found, interaction.locale))

@@ -1,4 +1,8 @@
-"""Renders job events in Discord: progress edits, the finished image, failures."""
+"""Renders job events in Discord: progress edits, the finished image, failures.
+
+What answers the member's interaction (edits of its response) is in their language, the
+`locale` their interaction had (stored with the job); a post in the channel, which everyone
+reads, is in the server's (`/flux-admin language`, else its Community language)."""
 
 from __future__ import annotations
 
@@ -10,6 +14,7 @@ from typing import Any
 import discord
 from discord.ext import commands
 
+from bot.i18n import t
 from bot.images import FittedImage
 from bot.jobs.failures import Failure, FailureKind
 from bot.jobs.presenter import DeliveryError, Progress, Route, Stage
@@ -17,6 +22,7 @@ from bot.storage.jobs import HeldReason, JobRecord
 from cogs import audit, budget
 from cogs.flux import _render
 from cogs.flux._views import cancel_view, result_view
+from cogs.i18n import server_language
 
 log = logging.getLogger(__name__)
 
@@ -80,19 +86,33 @@ class DiscordPresenter:
     async def show_progress(self, job: JobRecord, progress: Progress) -> None:
         # Only a job still waiting in our queue can be cancelled: nothing is paid for yet.
         waiting = progress.stage is Stage.WAITING
-        view = cancel_view(job.id) if waiting else None
+        view = cancel_view(job.id, locale=job.locale) if waiting else None
         private_until = job.token_expires_at if job.private else None
-        embed = _render.progress_embed(job.prompt, progress, job.id, private_until=private_until)
+        embed = _render.progress_embed(
+            job.prompt, progress, job.id, private_until=private_until, locale=job.locale
+        )
         await self._edit(job, embed, view=view)
 
     async def show_held(self, job: JobRecord) -> None:
-        embed = _render.held_embed(job.prompt, job.id, late=job.held_reason is HeldReason.LATE)
+        late = job.held_reason is HeldReason.LATE
+        embed = _render.held_embed(job.prompt, job.id, late=late, locale=job.locale)
         await self._edit(job, embed, view=None)
 
+    async def channel_language(self, job: JobRecord) -> str:
+        """The language of a post in the job's channel, which everyone there reads."""
+        bot: Any = self.bot
+        policy = await bot.guild_policy(job.guild_id)
+        return server_language(self.bot.get_guild(job.guild_id or 0), policy.language)
+
     def result_message(
-        self, job: JobRecord, image: FittedImage, original_url: str | None
+        self,
+        job: JobRecord,
+        image: FittedImage,
+        original_url: str | None,
+        *,
+        locale: object = None,
     ) -> tuple[discord.File, discord.Embed]:
-        """The file and embed that present a finished image."""
+        """The file and embed that present a finished image, in the language of `locale`."""
         filename = f"flux-{job.id[:8]}.{image.info.format}"
         file = discord.File(
             io.BytesIO(image.data), filename=filename, description=_render.clip(job.prompt, 1024)
@@ -110,15 +130,17 @@ class DiscordPresenter:
             note=image.note,
             original_url=original_url if image.reencoded else None,
             origin=job.request.origin,
+            locale=locale,
         )
         return file, embed
 
     async def deliver(
         self, job: JobRecord, image: FittedImage, route: Route, *, original_url: str | None
     ) -> int | None:
-        file, embed = self.result_message(job, image, original_url)
-        view = result_view(job, (image.info.width, image.info.height))
+        size = (image.info.width, image.info.height)
         if route is Route.INTERACTION:
+            file, embed = self.result_message(job, image, original_url, locale=job.locale)
+            view = result_view(job, size, locale=job.locale)
             try:
                 await self._edit(job, embed, attachments=[file], view=view)
                 return None
@@ -127,12 +149,14 @@ class DiscordPresenter:
                     raise
                 # The member deleted the "thinking…" message: post in the channel instead.
                 log.info("job %s: original response gone (%s); posting in channel", job.id, exc)
-                file.reset()
         if job.private:
             raise DeliveryError(
                 "a private result cannot be posted after the interaction expired", retryable=False
             )
-        message_id = await self._send_to_channel(job, embed, file=file, view=view)
+        lang = await self.channel_language(job)
+        file, embed = self.result_message(job, image, original_url, locale=lang)
+        view = result_view(job, size, locale=lang)
+        message_id = await self._send_to_channel(job, embed, lang, file=file, view=view)
         await self._point_placeholder(job, message_id)
         return message_id
 
@@ -146,8 +170,10 @@ class DiscordPresenter:
             return
         link = audit.jump_url(job.guild_id, job.channel_id, message_id)
         try:
+            # Still the member's own answer, so in their language.
+            content = t("Your image is ready: {link}", link=link).render(job.locale)
             await channel.get_partial_message(job.response_message_id).edit(
-                content=f"Your image is ready: {link}", embed=None, view=None
+                content=content, embed=None, view=None
             )
         except discord.HTTPException as exc:
             log.info("job %s: placeholder not updated (%s)", job.id, exc)
@@ -156,6 +182,7 @@ class DiscordPresenter:
         self,
         job: JobRecord,
         embed: discord.Embed,
+        lang: str,
         *,
         file: discord.File | None = None,
         view: discord.ui.View | None = None,
@@ -170,7 +197,11 @@ class DiscordPresenter:
             )
             if not isinstance(channel, discord.abc.Messageable):
                 raise DeliveryError("the channel cannot take messages", retryable=False)
-            text = f"<@{job.user_id}>, your image is ready." if file else f"<@{job.user_id}>"
+            text = (
+                t("<@{user_id}>, your image is ready.", user_id=str(job.user_id)).render(lang)
+                if file
+                else f"<@{job.user_id}>"
+            )
             if file is not None and view is not None:
                 message = await channel.send(
                     text, embed=embed, file=file, view=view, allowed_mentions=mention
@@ -203,8 +234,10 @@ class DiscordPresenter:
     async def show_failure(self, job: JobRecord, failure: Failure, route: Route) -> None:
         if failure.kind in ADMIN_FAILURES:
             await self._tell_admins(job, failure)
-        embed = _render.failure_embed(job.prompt, failure, job.id)
         if route is Route.INTERACTION:
+            embed = _render.failure_embed(job.prompt, failure, job.id, locale=job.locale)
             await self._edit(job, embed, attachments=[], view=None)
         elif not job.private:
-            await self._send_to_channel(job, embed)
+            lang = await self.channel_language(job)
+            embed = _render.failure_embed(job.prompt, failure, job.id, locale=lang)
+            await self._send_to_channel(job, embed, lang)

@@ -11,6 +11,7 @@ import discord
 from discord import ui
 
 from bot.apiframe.models import PROMPT_MAX_LENGTH
+from bot.i18n import render, t
 from bot.jobs.actions import (
     ACTIONS,
     RENAMED,
@@ -28,6 +29,7 @@ from cogs import audit
 from cogs.flux import _render
 from cogs.flux._defaults import member_defaults
 from cogs.flux._gate import refuse_after_defer, start_job
+from cogs.i18n import say
 
 if TYPE_CHECKING:
     from app.bot import FluxBot
@@ -37,27 +39,32 @@ JOB_ID = r"(?P<job>[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})
 _ACTION_IDS = "|".join(re.escape(name) for name in [*ACTIONS, *RENAMED])
 # A member's defaults a button's new generation takes (its shape is the image's own).
 FRESH_OPTIONS = ("resolution", "output_format", "quality", "upsample")
-PAN_LABELS = {"pan-left": "Left", "pan-right": "Right", "pan-up": "Up", "pan-down": "Down"}
+PAN_LABELS = {
+    "pan-left": t("Left"),
+    "pan-right": t("Right"),
+    "pan-up": t("Up"),
+    "pan-down": t("Down"),
+}
 
 CANCEL_ANSWERS = {
-    CancelOutcome.STARTED: (
+    CancelOutcome.STARTED: t(
         "It's too late to cancel: the image is already being made, and it will arrive here."
     ),
-    CancelOutcome.ENDED: "That job has already ended.",
-    CancelOutcome.UNKNOWN: "I can't find that job any more.",
+    CancelOutcome.ENDED: t("That job has already ended."),
+    CancelOutcome.UNKNOWN: t("I can't find that job any more."),
 }
-NOT_YOURS_TO_CANCEL = (
+NOT_YOURS_TO_CANCEL = t(
     "Only the member who asked for this image, or a moderator who can manage messages here, "
     "can cancel it."
 )
-GONE = "I can't find that image's settings any more."
-NO_IMAGE = "I can't find the picture on that message any more."
-NOT_YOURS_PRIVATE = "Only the member who asked for this private image can work on it."
-SCRUBBED = (
+GONE = t("I can't find that image's settings any more.")
+NO_IMAGE = t("I can't find the picture on that message any more.")
+NOT_YOURS_PRIVATE = t("Only the member who asked for this private image can work on it.")
+SCRUBBED = t(
     "I no longer keep this image's prompt (its member asked me to forget it, or it is older"
     " than this bot keeps history), so its buttons can't make anything from it; `/flux` can."
 )
-NOT_YOURS = (
+NOT_YOURS = t(
     "Only the member who asked for this image, or a moderator who can manage messages here, "
     "can delete it."
 )
@@ -116,20 +123,28 @@ async def start_child(
     )
 
 
-class EditPromptModal(errors.Modal, title="Edit the prompt"):
-    prompt: ui.TextInput[EditPromptModal] = ui.TextInput(
-        label="Prompt", style=discord.TextStyle.paragraph, max_length=PROMPT_MAX_LENGTH
-    )
+class EditPromptModal(errors.Modal):
+    """The image's prompt to change, labelled in the member's language."""
 
-    def __init__(self, parent: JobRecord) -> None:
-        super().__init__(custom_id=f"flux:edit-modal:{parent.id}")
+    def __init__(self, parent: JobRecord, locale: object = None) -> None:
+        super().__init__(
+            title=render(t("Edit the prompt"), locale), custom_id=f"flux:edit-modal:{parent.id}"
+        )
         self.parent = parent
-        self.prompt.default = parent.prompt[:PROMPT_MAX_LENGTH]
+        self.prompt: ui.TextInput[EditPromptModal] = ui.TextInput(
+            label=render(t("Prompt"), locale),
+            style=discord.TextStyle.paragraph,
+            max_length=PROMPT_MAX_LENGTH,
+            default=parent.prompt[:PROMPT_MAX_LENGTH],
+        )
+        self.add_item(self.prompt)
 
     async def on_submit(self, interaction: discord.Interaction[FluxBot]) -> None:  # type: ignore[override]
         text = self.prompt.value.strip()
         if not text:
-            await interaction.response.send_message("The prompt can't be empty.", ephemeral=True)
+            await interaction.response.send_message(
+                say(interaction, t("The prompt can't be empty.")), ephemeral=True
+            )
             return
         # A private image's children are private; the member's default may make any private.
         private = self.parent.private or bool((await member_defaults(interaction)).private)
@@ -152,11 +167,12 @@ class JobButton(
     """One button under a result (see `bot.jobs.actions`): upscale, vary, zoom out, make square,
     pan, reroll, edit the prompt, or delete the image."""
 
-    def __init__(self, action: str, job_id: str) -> None:
+    def __init__(self, action: str, job_id: str, locale: object = None) -> None:
         shown = ACTIONS[RENAMED.get(action, action)]
         super().__init__(
             ui.Button(
-                label=PAN_LABELS.get(action, shown.label),
+                # Rebuilt from the custom_id on a click, where the label no longer matters.
+                label=render(PAN_LABELS.get(action, shown.label), locale),
                 emoji=shown.emoji,
                 style=discord.ButtonStyle.secondary,
                 custom_id=f"flux:{action}:{job_id}",
@@ -180,9 +196,9 @@ class JobButton(
             parent = await store.get(self.job_id)
             if parent is None or parent.scrubbed:
                 answer = GONE if parent is None else SCRUBBED
-                await interaction.response.send_message(answer, ephemeral=True)
+                await interaction.response.send_message(say(interaction, answer), ephemeral=True)
                 return
-            await interaction.response.send_modal(EditPromptModal(parent))
+            await interaction.response.send_modal(EditPromptModal(parent, interaction.locale))
             return
         if self.action == "delete":
             await delete_result(interaction, self.job_id)
@@ -194,14 +210,15 @@ class JobButton(
         callback = await interaction.response.defer(thinking=True, ephemeral=private)
         parent = await store.get(self.job_id)
         if parent is None or parent.scrubbed:
-            await refuse_after_defer(interaction, GONE if parent is None else SCRUBBED, private)
+            answer = GONE if parent is None else SCRUBBED
+            await refuse_after_defer(interaction, say(interaction, answer), private)
             return
         if parent.private and interaction.user.id != parent.user_id:
-            await refuse_after_defer(interaction, NOT_YOURS_PRIVATE, private)
+            await refuse_after_defer(interaction, say(interaction, NOT_YOURS_PRIVATE), private)
             return
         image, size = _image(interaction, parent)
         if image is None:
-            await refuse_after_defer(interaction, NO_IMAGE, private)
+            await refuse_after_defer(interaction, say(interaction, NO_IMAGE), private)
             return
         fresh, sources = fill(dict.fromkeys(FRESH_OPTIONS), defaults)
         if not makes_new_generation(self.action, parent.request):
@@ -217,7 +234,9 @@ class JobButton(
                 fresh=fresh,
             )
         except Refused as refused:
-            await refuse_after_defer(interaction, str(refused), private)
+            # Its text is for the member (a `Text` once bot.jobs speaks their language).
+            reason = getattr(refused, "text", str(refused))
+            await refuse_after_defer(interaction, say(interaction, reason), private)
             return
         await start_child(
             interaction,
@@ -235,10 +254,10 @@ async def delete_result(interaction: discord.Interaction[FluxBot], job_id: str) 
     await interaction.response.defer()  # the message the button is on becomes "@original"
     job = await interaction.client.store.get(job_id)
     if job is None:
-        await interaction.followup.send(GONE, ephemeral=True)
+        await interaction.followup.send(say(interaction, GONE), ephemeral=True)
         return
     if interaction.user.id != job.user_id and not interaction.permissions.manage_messages:
-        await interaction.followup.send(NOT_YOURS, ephemeral=True)
+        await interaction.followup.send(say(interaction, NOT_YOURS), ephemeral=True)
         return
     try:
         await interaction.delete_original_response()
@@ -250,21 +269,22 @@ async def delete_result(interaction: discord.Interaction[FluxBot], job_id: str) 
     )
 
 
-def result_view(job: JobRecord, size: Size | None) -> ui.View:
-    """The buttons posted under a finished image of `size`, grouped in rows."""
+def result_view(job: JobRecord, size: Size | None, *, locale: object = None) -> ui.View:
+    """The buttons posted under a finished image of `size`, grouped in rows, labelled in the
+    language of the message they are under."""
     view = errors.View(timeout=None)
     for action in shown_actions(job.request, size):
-        view.add_item(JobButton(action, job.id))
+        view.add_item(JobButton(action, job.id, locale))
     return view
 
 
 class CancelButton(ui.DynamicItem[ui.Button[Any]], template=rf"flux:cancel:{JOB_ID}"):
     """Under a job still waiting in the bot's queue: it can be dropped, as nothing is paid."""
 
-    def __init__(self, job_id: str) -> None:
+    def __init__(self, job_id: str, locale: object = None) -> None:
         super().__init__(
             ui.Button(
-                label="Cancel",
+                label=render(t("Cancel"), locale),
                 emoji="✖️",
                 style=discord.ButtonStyle.danger,
                 custom_id=f"flux:cancel:{job_id}",
@@ -284,23 +304,26 @@ class CancelButton(ui.DynamicItem[ui.Button[Any]], template=rf"flux:cancel:{JOB_
         await interaction.response.defer()  # first: the message the button is on is "@original"
         job = await bot.store.get(self.job_id)
         if job is None:
-            await interaction.followup.send(CANCEL_ANSWERS[CancelOutcome.UNKNOWN], ephemeral=True)
+            unknown = CANCEL_ANSWERS[CancelOutcome.UNKNOWN]
+            await interaction.followup.send(say(interaction, unknown), ephemeral=True)
             return
         if interaction.user.id != job.user_id and not interaction.permissions.manage_messages:
-            await interaction.followup.send(NOT_YOURS_TO_CANCEL, ephemeral=True)
+            await interaction.followup.send(say(interaction, NOT_YOURS_TO_CANCEL), ephemeral=True)
             return
         outcome = await bot.jobs.cancel_waiting(job.id, by_user_id=interaction.user.id)
         if outcome is not CancelOutcome.CANCELLED:
-            await interaction.followup.send(CANCEL_ANSWERS[outcome], ephemeral=True)
+            answer = CANCEL_ANSWERS[outcome]
+            await interaction.followup.send(say(interaction, answer), ephemeral=True)
             return
-        await interaction.edit_original_response(
-            embed=_render.cancelled_embed(job.prompt, job.id, by_user_id=interaction.user.id),
-            view=None,
+        # The job's message, read by whoever saw it asked for: in the asker's language.
+        embed = _render.cancelled_embed(
+            job.prompt, job.id, by_user_id=interaction.user.id, locale=job.locale
         )
+        await interaction.edit_original_response(embed=embed, view=None)
 
 
-def cancel_view(job_id: str) -> ui.View:
+def cancel_view(job_id: str, *, locale: object = None) -> ui.View:
     """The button shown while a job waits in line."""
     view = errors.View(timeout=None)
-    view.add_item(CancelButton(job_id))
+    view.add_item(CancelButton(job_id, locale))
     return view

@@ -120,8 +120,12 @@ class LocalDiscord:
 
     # --- the world ----------------------------------------------------------------------
 
-    def add_member(self, name: str, roles: list[Role] | None = None) -> User:
-        user = User(snowflake(), name)
+    def add_member(
+        self, name: str, roles: list[Role] | None = None, *, locale: str = "en-US"
+    ) -> User:
+        """A member whose Discord app is in `locale` (`de`, `pt-BR`…), as their interactions
+        say."""
+        user = User(snowflake(), name, locale=locale)
         self.guild.members[user.id] = Member(user, [r.id for r in roles or []])
         self.members[name] = user
         return user
@@ -130,6 +134,14 @@ class LocalDiscord:
         role = Role(snowflake(), name, permissions, position=len(self.guild.roles))
         self.guild.roles[role.id] = role
         return role
+
+    async def set_preferred_locale(self, locale: str) -> None:
+        """The server's Community language changes (Server Settings ▸ Community); a connected
+        bot hears of it as Discord tells it, with GUILD_UPDATE."""
+        self.guild.preferred_locale = locale
+        if self.server.sessions:
+            data = self.guild.to_json()
+            await self.server.dispatch("GUILD_UPDATE", {**data, "guild_id": data["id"]})
 
     def upload(self, filename: str, data: bytes, content_type: str | None) -> dict[str, Any]:
         """A file as if a member attached it: stored on the CDN, described as Discord does."""
@@ -232,13 +244,17 @@ class LocalDiscord:
             "token": token,
             "version": 1,
             "guild_id": str(self.guild.id),
-            "guild": {"id": str(self.guild.id), "locale": "en-US", "features": []},
+            "guild": {
+                "id": str(self.guild.id),
+                "locale": self.guild.preferred_locale,
+                "features": [],
+            },
             "channel_id": str(channel.id),
             "channel": {**channel.to_json(), "permissions": str(self.guild.permissions(member))},
             "member": member.to_json(permissions=self.guild.permissions(member)),
             "app_permissions": str(channel.bot_permissions),
-            "locale": "en-US",
-            "guild_locale": "en-US",
+            "locale": user.locale,
+            "guild_locale": self.guild.preferred_locale,
             "entitlements": [],
             "entitlement_sku_ids": [],
             "authorizing_integration_owners": {"0": str(self.guild.id)},

@@ -35,6 +35,7 @@ class User:
     id: int
     username: str
     bot: bool = False
+    locale: str = "en-US"  # the language of their Discord app, sent with each interaction
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -157,6 +158,7 @@ class Guild:
     roles: dict[int, Role] = field(default_factory=dict)
     members: dict[int, Member] = field(default_factory=dict)
     upload_limit: int = 10 * 2**20
+    preferred_locale: str = "en-US"  # the Community language in the server's settings
 
     def permissions(self, member: Member) -> int:
         if member.user.id == self.owner_id:
@@ -181,7 +183,7 @@ class Guild:
             "mfa_level": 0,
             "premium_tier": 0,
             "premium_subscription_count": 0,
-            "preferred_locale": "en-US",
+            "preferred_locale": self.preferred_locale,
             "nsfw_level": 0,
             "features": [],
             "roles": [r.to_json() for r in self.roles.values()],
