@@ -71,7 +71,9 @@ class FluxTree(app_commands.CommandTree["FluxBot"]):
 class AuditSink(Protocol):
     """Where audit entries go (the audit-log channel); built by the composition root."""
 
-    async def record(self, guild_id: int | None, embed: discord.Embed) -> None: ...
+    async def record(
+        self, guild_id: int | None, entry: discord.Embed | Callable[[str], discord.Embed]
+    ) -> None: ...
 
     async def close(self) -> None: ...
 

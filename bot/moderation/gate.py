@@ -12,9 +12,9 @@ from datetime import UTC, datetime, timedelta
 from pydantic import BaseModel, ConfigDict
 
 from bot.apiframe.models import Resolution
+from bot.i18n import Text, t, tn
 from bot.moderation.policy import Check, GuildPolicy, Tier, resolution_rank
 from bot.moderation.prompts import RuleClass, check_prompt
-from bot.text import counted
 
 
 class Request(BaseModel):
@@ -36,12 +36,13 @@ class Request(BaseModel):
 
 
 class Refusal(BaseModel):
-    """Why a generation may not run: `reason` is for the member, `detail` for the audit log."""
+    """Why a generation may not run: `reason` is for the member (rendered in their language),
+    `detail` for the audit log (plain English, for the moderators)."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
 
     check: Check
-    reason: str
+    reason: Text
     retry_at: datetime | None = None
     detail: str = ""
 
@@ -101,28 +102,51 @@ def next_month(now: datetime) -> datetime:
     )
 
 
-KIND_NAMES = {"upscale": "Upscaling", "outpaint": "Zooming out and panning"}
+# What each job kind is called in a sentence of its own (the server's settings list them).
+KIND_LABELS: dict[str, Text] = {
+    "upscale": t("Upscaling"),
+    "outpaint": t("Zooming out and panning"),
+}
+KIND_NAMES = {kind: str(label) for kind, label in KIND_LABELS.items()}  # in English
+_KIND_OFF = {
+    "upscale": t("Upscaling is turned off on this server."),
+    "outpaint": t("Zooming out and panning is turned off on this server."),
+}
 
 _PROMPT_REASONS = {
-    RuleClass.MINORS: "it matches the built-in block on sexual content involving minors",
-    RuleClass.REAL_PEOPLE: "it matches the built-in block on sexualised depictions of real people",
-    RuleClass.BLOCKED_WORD: "it contains a word or phrase this server has blocked",
-    RuleClass.BLOCKED_PATTERN: "it matches a pattern this server has blocked",
+    RuleClass.MINORS: t(
+        "Your prompt was refused: it matches the built-in block on sexual content involving"
+        " minors. Please rephrase it."
+    ),
+    RuleClass.REAL_PEOPLE: t(
+        "Your prompt was refused: it matches the built-in block on sexualised depictions of"
+        " real people. Please rephrase it."
+    ),
+    RuleClass.BLOCKED_WORD: t(
+        "Your prompt was refused: it contains a word or phrase this server has blocked."
+        " Please rephrase it."
+    ),
+    RuleClass.BLOCKED_PATTERN: t(
+        "Your prompt was refused: it matches a pattern this server has blocked. Please rephrase it."
+    ),
 }
 
 
-def _mentions(ids: tuple[int, ...], template: str, limit: int = 5) -> str:
+def _mentions(ids: tuple[int, ...], template: str, limit: int = 5) -> Text | str:
     shown = ", ".join(template.format(i) for i in ids[:limit])
-    return shown + (f" and {len(ids) - limit} more" if len(ids) > limit else "")
+    if len(ids) <= limit:
+        return shown
+    more = len(ids) - limit
+    return tn("{shown} and {count} more", "{shown} and {count} more", more, shown=shown)
 
 
 def check_policy(policy: GuildPolicy, request: Request, tier: Tier) -> Refusal | None:
     """Banned, channel, role, prompt rules, then features and size: the first that fails."""
     if request.user_id in policy.banned:
-        reason = policy.banned[request.user_id] or "no reason given"
+        why: Text | str = policy.banned[request.user_id] or t("no reason given")
         return Refusal(
             check=Check.BANNED,
-            reason=f"You can't generate images on this server (reason: {reason}).",
+            reason=t("You can't generate images on this server (reason: {reason}).", reason=why),
         )
     if policy.allowed_channels:
         where = {request.channel_id}
@@ -131,16 +155,18 @@ def check_policy(policy: GuildPolicy, request: Request, tier: Tier) -> Refusal |
         if not where & set(policy.allowed_channels):
             return Refusal(
                 check=Check.CHANNEL,
-                reason="Image generation isn't enabled in this channel. Try "
-                + _mentions(policy.allowed_channels, "<#{}>")
-                + ".",
+                reason=t(
+                    "Image generation isn't enabled in this channel. Try {channels}.",
+                    channels=_mentions(policy.allowed_channels, "<#{}>"),
+                ),
             )
     if policy.allowed_roles and not request.role_ids & set(policy.allowed_roles):
         return Refusal(
             check=Check.ROLE,
-            reason="Generating images here needs one of these roles: "
-            + _mentions(policy.allowed_roles, "<@&{}>")
-            + ".",
+            reason=t(
+                "Generating images here needs one of these roles: {roles}.",
+                roles=_mentions(policy.allowed_roles, "<@&{}>"),
+            ),
         )
     refusal = _prompt(policy, request)
     if refusal:
@@ -160,13 +186,15 @@ def _prompt(policy: GuildPolicy, request: Request) -> Refusal | None:
         return None
     if matched is RuleClass.ADULT:
         reason = (
-            "Your prompt looks like adult content, which is only allowed in age-restricted"
-            " channels here."
+            t(
+                "Your prompt looks like adult content, which is only allowed in age-restricted"
+                " channels here."
+            )
             if policy.adult_allowed
-            else "Your prompt looks like adult content, which isn't allowed on this server."
+            else t("Your prompt looks like adult content, which isn't allowed on this server.")
         )
     else:
-        reason = f"Your prompt was refused: {_PROMPT_REASONS[matched]}. Please rephrase it."
+        reason = _PROMPT_REASONS[matched]
     return Refusal(check=Check.PROMPT, reason=reason, detail=str(matched))
 
 
@@ -174,19 +202,22 @@ def _features(policy: GuildPolicy, request: Request, tier: Tier) -> Refusal | No
     if request.kind in policy.disabled_kinds:
         return Refusal(
             check=Check.FEATURE,
-            reason=f"{KIND_NAMES.get(request.kind, request.kind)} is turned off on this server.",
+            reason=_KIND_OFF.get(request.kind)
+            or t("{kind} is turned off on this server.", kind=request.kind),
             detail=f"{request.kind} turned off",
         )
     if request.has_reference and not policy.references_allowed:
         return Refusal(
             check=Check.FEATURE,
-            reason="Reference images are turned off on this server; try again without `image`.",
+            reason=t("Reference images are turned off on this server; try again without `image`."),
             detail="reference image",
         )
     if request.upsample and not policy.upsampling_allowed:
         return Refusal(
             check=Check.FEATURE,
-            reason="Prompt upsampling is turned off on this server; try again without `upsample`.",
+            reason=t(
+                "Prompt upsampling is turned off on this server; try again without `upsample`."
+            ),
             detail="prompt upsampling",
         )
     largest = tier.max_resolution or policy.max_resolution
@@ -195,8 +226,10 @@ def _features(policy: GuildPolicy, request: Request, tier: Tier) -> Refusal | No
     ):
         return Refusal(
             check=Check.FEATURE,
-            reason=f"The largest size you can use here is {largest.replace('MP', ' MP')};"
-            " please pick a smaller resolution.",
+            reason=t(
+                "The largest size you can use here is {size}; please pick a smaller resolution.",
+                size=largest.replace("MP", " MP"),
+            ),
             detail=f"resolution {request.resolution} over {largest}",
         )
     return None
@@ -213,12 +246,6 @@ def limits_for(policy: GuildPolicy, tier: Tier, estimate: int) -> Limits:
     )
 
 
-def _used_all(limit: int, period: str) -> str:
-    if limit == 1:
-        return f"You've used your one image for {period}."
-    return f"You've used all {limit} of your images for {period}."
-
-
 def check_usage(limits: Limits, usage: MemberUsage, now: datetime) -> Refusal | None:
     """Cooldown, in flight, quota, then budget: the first that fails, with when to retry."""
     if limits.cooldown_seconds and usage.last_started_at is not None:
@@ -226,27 +253,41 @@ def check_usage(limits: Limits, usage: MemberUsage, now: datetime) -> Refusal | 
         if now < ready:
             return Refusal(
                 check=Check.COOLDOWN,
-                reason="Please wait a little between images.",
+                reason=t("Please wait a little between images."),
                 retry_at=ready,
             )
     if limits.jobs_per_member is not None and usage.in_flight >= limits.jobs_per_member:
         return Refusal(
             check=Check.IN_FLIGHT,
-            reason=f"You already have {counted(usage.in_flight, 'image')} on the way (the limit"
-            f" here is {limits.jobs_per_member}); please wait for one to finish.",
+            reason=tn(
+                "You already have {count} image on the way (the limit here is {limit});"
+                " please wait for one to finish.",
+                "You already have {count} images on the way (the limit here is {limit});"
+                " please wait for one to finish.",
+                usage.in_flight,
+                limit=limits.jobs_per_member,
+            ),
         )
     # The monthly quota first: when both are used up, tomorrow would be the wrong answer.
     if limits.per_month is not None and usage.this_month >= limits.per_month:
         return Refusal(
             check=Check.QUOTA,
-            reason=_used_all(limits.per_month, "this month"),
+            reason=tn(
+                "You've used your one image for this month.",
+                "You've used all {count} of your images for this month.",
+                limits.per_month,
+            ),
             retry_at=next_month(now),
             detail="monthly",
         )
     if limits.per_day is not None and usage.today >= limits.per_day:
         return Refusal(
             check=Check.QUOTA,
-            reason=_used_all(limits.per_day, "today"),
+            reason=tn(
+                "You've used your one image for today.",
+                "You've used all {count} of your images for today.",
+                limits.per_day,
+            ),
             retry_at=next_day(now),
             detail="daily",
         )
@@ -256,7 +297,7 @@ def check_usage(limits: Limits, usage: MemberUsage, now: datetime) -> Refusal | 
     ):
         return Refusal(
             check=Check.BUDGET,
-            reason="This server has used its image budget for this month.",
+            reason=t("This server has used its image budget for this month."),
             retry_at=next_month(now),
             detail=f"{usage.guild_credits} + {limits.estimate} > {limits.monthly_budget} credits",
         )

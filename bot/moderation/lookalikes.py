@@ -28,7 +28,7 @@ def _table() -> dict[int, str | None]:
             table[code] = str(unicodedata.digit(char))
             continue
         name = unicodedata.name(char, "")
-        prefix = "LATIN LETTER SMALL CAPITAL "
+        prefix = "LATIN LETTER SMALL CAPITAL "  # i18n: not shown (a Unicode name)
         if name.startswith(prefix) and len(name) == len(prefix) + 1:
             table[code] = name[-1].lower()
     return table

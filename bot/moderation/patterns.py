@@ -11,6 +11,8 @@ from typing import Any
 
 import regex
 
+from bot.i18n import Text, t
+
 log = logging.getLogger(__name__)
 
 MAX_PATTERN_LENGTH = 200
@@ -80,37 +82,45 @@ def _compile(pattern: str) -> Any:
         return None
 
 
-def validate_pattern(pattern: str) -> str | None:
-    """None if `pattern` is a usable blocked pattern, else a short plain-English reason.
+def validate_pattern(pattern: str) -> Text | None:
+    """None if `pattern` is a usable blocked pattern, else a short reason (a clause that
+    follows "That pattern can't be used:"), in the moderator's language once rendered.
 
     Patterns are regular expressions in the `regex` package's syntax, case-insensitive,
     searched for anywhere in the prompt and in its normalized form.
     """
     if len(pattern) > MAX_PATTERN_LENGTH:
-        return f"it is {len(pattern)} characters long; the limit is {MAX_PATTERN_LENGTH}"
+        return t(
+            "it is {length} characters long; the limit is {limit}",
+            length=len(pattern),
+            limit=MAX_PATTERN_LENGTH,
+        )
     if repeat_size(pattern) > MAX_REPEAT:
         # Checked before compiling: compiling such a pattern is what takes the time and memory.
-        return f"its counted repeats ({{n}}) multiply to more than {MAX_REPEAT}"
+        return t("its counted repeats ({{n}}) multiply to more than {limit}", limit=MAX_REPEAT)
     try:
         compiled = regex.compile(pattern, regex.IGNORECASE)
     except regex.error as exc:
+        # The regex package's own words (English) name the problem.
         if exc.pos is None:
-            where = ""
-        elif exc.pos >= len(pattern):
-            where = " at the end"
-        else:
-            where = f" at character {exc.pos + 1}"
-        return f"it does not compile: {exc.msg}{where}"
+            return t("it does not compile: {problem}", problem=exc.msg)
+        if exc.pos >= len(pattern):
+            return t("it does not compile: {problem} at the end", problem=exc.msg)
+        return t(
+            "it does not compile: {problem} at character {position}",
+            problem=exc.msg,
+            position=exc.pos + 1,
+        )
     except Exception:
-        return "it does not compile"
+        return t("it does not compile")
     try:
         # A pattern that can match zero characters matches (almost) every prompt.
-        for sample in ("", "a", "hello world", "x 1 !"):
+        for sample in ("", "a", "hello world", "x 1 !"):  # i18n: not shown
             found = compiled.search(sample, timeout=0.05)
             if found is not None and found.end() == found.start():
-                return "it matches the empty string, so it would block almost every prompt"
+                return t("it matches the empty string, so it would block almost every prompt")
     except TimeoutError:
-        return "it is too slow to run"
+        return t("it is too slow to run")
     return None
 
 

@@ -75,11 +75,11 @@ class GuildPolicy(BaseModel):
         """The member's effective limits: the most generous of @everyone and their roles."""
         tiers = [Tier(role_id=0, per_day=self.per_day, per_month=self.per_month)]
         tiers += [
-            t.model_copy(
-                update={
-                    "per_day": self.per_day if t.per_day == INHERIT else t.per_day,
-                    "per_month": self.per_month if t.per_month == INHERIT else t.per_month,
-                }
+            Tier(
+                role_id=t.role_id,
+                per_day=self.per_day if t.per_day == INHERIT else t.per_day,
+                per_month=self.per_month if t.per_month == INHERIT else t.per_month,
+                max_resolution=t.max_resolution,
             )
             for t in self.tiers
             if t.role_id in role_ids
@@ -126,6 +126,6 @@ class Check(StrEnum):
     PROMPT = "prompt"
     FEATURE = "feature"
     COOLDOWN = "cooldown"
-    IN_FLIGHT = "in flight"
+    IN_FLIGHT = "in flight"  # i18n: not shown (an id; the audit log says it in words)
     QUOTA = "quota"
     BUDGET = "budget"

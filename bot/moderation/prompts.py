@@ -34,13 +34,14 @@ log = logging.getLogger(__name__)
 
 
 class RuleClass(StrEnum):
-    """Why a prompt was refused; the value is shown to the member."""
+    """Why a prompt was refused. The value is the audit log's `detail` (plain English for the
+    moderators); the member reads a translated sentence for each (bot/moderation/gate.py)."""
 
-    BLOCKED_WORD = "blocked word"
-    BLOCKED_PATTERN = "blocked pattern"
-    ADULT = "adult content"
-    MINORS = "sexual content involving minors"
-    REAL_PEOPLE = "sexualised depiction of a real person"
+    BLOCKED_WORD = "blocked word"  # i18n: not shown
+    BLOCKED_PATTERN = "blocked pattern"  # i18n: not shown
+    ADULT = "adult content"  # i18n: not shown
+    MINORS = "sexual content involving minors"  # i18n: not shown
+    REAL_PEOPLE = "sexualised depiction of a real person"  # i18n: not shown
 
 
 # --- Reading the text -------------------------------------------------------------------------
@@ -241,7 +242,14 @@ class _Reading:
     """One way of reading the prompt as words, and the spelled-out words (squeezed, with their
     letter counts) to search inside."""
 
-    __slots__ = ("_squeezed", "present", "spelled", "spelled_runs", "stretched", "words")
+    __slots__ = (
+        "_squeezed",
+        "present",
+        "spelled",
+        "spelled_runs",  # i18n: not shown (an attribute name)
+        "stretched",
+        "words",
+    )
 
     def __init__(self, words: list[str], spelled: Iterable[str] = ()) -> None:
         self.words = words

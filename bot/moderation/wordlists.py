@@ -21,13 +21,13 @@ DEFAULT_ADULT_TERMS = load("adult")
 # content is allowed.
 SEXUAL_TERMS = (*DEFAULT_ADULT_TERMS, *load("sexual"))
 MINOR_TERMS = load("minors")
-REAL_PERSON_TERMS = load("real-people")
+REAL_PERSON_TERMS = load("real-people")  # i18n: not shown (a file name)
 
 # An age under 18 written as digits or words: "12 year old", "12-year-old", "12yo", "12 y/o",
 # "twelve yrs old", "aged 12". The look-behinds keep "112", "21yo" and "twenty-one" out.
 _UNDER_18 = (
     r"(?:1[0-7]|[0-9]|zero|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve"
-    r"|thirteen|fourteen|fifteen|sixteen|seventeen)"
+    r"|thirteen|fourteen|fifteen|sixteen|seventeen)"  # i18n: not shown (matched, not said)
 )
 MINOR_AGE = regex.compile(
     r"(?<![a-z0-9])(?=[a-z0-9])"

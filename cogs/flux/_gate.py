@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import discord
 
+from bot.i18n import Renderable, Text, t
 from bot.jobs.cost import estimate
 from bot.jobs.defaults import cap
 from bot.jobs.request import Generate, JobRequest
@@ -17,16 +18,27 @@ from bot.storage.jobs import JobRecord
 from cogs import audit, budget
 from cogs.flux._context import job_context
 from cogs.flux._defaults import tell_member
+from cogs.i18n import say
 
 if TYPE_CHECKING:
     from app.bot import FluxBot
 
 
-def describe_refusal(refusal: Refusal) -> str:
-    """The member's message: the reason, and when they may try again where that applies."""
+def refusal_text(refusal: Refusal) -> Text:
+    """The member's message: the reason, and when they may try again where that applies (a
+    Discord timestamp, which each member's app shows in their own language)."""
     if refusal.retry_at is None:
         return refusal.reason
-    return f"{refusal.reason} You can try again {discord.utils.format_dt(refusal.retry_at, 'R')}."
+    return t(
+        "{reason} You can try again {when}.",
+        reason=refusal.reason,
+        when=discord.utils.format_dt(refusal.retry_at, "R"),
+    )
+
+
+def describe_refusal(refusal: Refusal, locale: object = None) -> str:
+    """`refusal_text` in the language of `locale` (the member's `interaction.locale`)."""
+    return refusal_text(refusal).render(locale)
 
 
 def _where(interaction: discord.Interaction[FluxBot]) -> tuple[int | None, bool]:
@@ -38,7 +50,8 @@ def _where(interaction: discord.Interaction[FluxBot]) -> tuple[int | None, bool]
         parent = channel.parent
         nsfw = bool(parent is not None and parent.is_nsfw())
     else:
-        nsfw = bool(channel is not None and getattr(channel, "is_nsfw", lambda: False)())
+        is_nsfw = getattr(channel, "is_nsfw", None)  # i18n: not shown (a method's name)
+        nsfw = bool(is_nsfw is not None and is_nsfw())
     return parent_id, nsfw
 
 
@@ -70,9 +83,10 @@ def request_for(
 
 
 async def refuse_after_defer(
-    interaction: discord.Interaction[FluxBot], message: str, private: bool
+    interaction: discord.Interaction[FluxBot], message: Renderable, private: bool
 ) -> None:
-    """Turn the "thinking…" message into a refusal only the member sees."""
+    """Turn the "thinking…" message into a refusal only the member sees, in their language."""
+    message = say(interaction, message)
     if private:
         await interaction.edit_original_response(content=message)
         return
@@ -88,7 +102,7 @@ async def start_job(
     request: JobRequest,
     private: bool,
     fallback_channel_id: int = 0,
-    check_input: Callable[[], Awaitable[str | None]] | None = None,
+    check_input: Callable[[], Awaitable[Renderable | None]] | None = None,
     sources: Mapping[str, str] | None = None,
     **extra: Any,
 ) -> JobRecord | None:
@@ -105,16 +119,17 @@ async def start_job(
     context = job_context(
         interaction, callback, private=private, fallback_channel_id=fallback_channel_id
     )
+    channel_id = context["channel_id"]  # i18n: not shown (a key)
     policy = await bot.guild_policy(interaction.guild_id)
-    asked = request_for(interaction, prompt, request, channel_id=context["channel_id"])
+    asked = request_for(interaction, prompt, request, channel_id=channel_id)
     tier = policy.tier_for(asked.role_ids)
-    notes: list[str] = []
+    notes: Sequence[Renderable] = ()  # the member's language: rendered where they are said
     if sources and isinstance(request, Generate):
         largest = tier.max_resolution or policy.max_resolution
         request, notes = cap(
             request, sources, largest=largest, upsampling_allowed=policy.upsampling_allowed
         )
-        asked = request_for(interaction, prompt, request, channel_id=context["channel_id"])
+        asked = request_for(interaction, prompt, request, channel_id=channel_id)
     result: JobRecord | Refusal | None
     if policy.blocked_patterns:
         # A guild's regular expressions may take up to a few hundred ms: not on the loop.
@@ -137,7 +152,7 @@ async def start_job(
         )
     if isinstance(result, JobRecord):
         if notes:
-            await tell_member(interaction, result, " ".join(notes))
+            await tell_member(interaction, result, " ".join(say(interaction, n) for n in notes))
         return result
     await bot.audit.record(
         interaction.guild_id,
@@ -151,5 +166,5 @@ async def start_job(
     )
     if result.check is Check.BUDGET and interaction.guild_id:
         await budget.announce(bot, interaction.guild_id)
-    await refuse_after_defer(interaction, describe_refusal(result), private)
+    await refuse_after_defer(interaction, refusal_text(result), private)
     return None

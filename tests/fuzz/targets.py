@@ -35,6 +35,7 @@ from bot.apiframe.models import (
 )
 from bot.config import Settings, SettingsError, load_settings
 from bot.downloads import DownloadPolicy
+from bot.i18n import Text
 from bot.jobs import actions, cost, describe
 from bot.jobs.options import Attached, options_problem
 from bot.jobs.request import Generate, JobRequest, generate, load_request, to_apiframe
@@ -252,7 +253,7 @@ def _validate_pattern(case: tuple[str, str]) -> None:
     pattern, sample = case
     assert repeat_size(pattern) >= 1
     reason = validate_pattern(pattern)
-    assert reason is None or (isinstance(reason, str) and reason)
+    assert reason is None or (isinstance(reason, Text) and str(reason))
     if reason is None:  # a stored pattern then runs against every prompt
         assert isinstance(pattern_hit([pattern], [sample, normalize(sample)], 0.005), bool)
 
@@ -337,7 +338,7 @@ def _check_policy(case: tuple[dict[str, Any], gate.Request]) -> None:
     tier = policy.tier_for(request.role_ids)
     assert isinstance(tier, Tier)
     refusal = gate.check_policy(policy, request, tier)
-    assert refusal is None or refusal.reason
+    assert refusal is None or str(refusal.reason)
 
 
 zones = st.sampled_from([UTC, timezone(timedelta(hours=14)), timezone(timedelta(hours=-12))])
@@ -356,7 +357,7 @@ counts = st.integers(min_value=0, max_value=10**12)
 def _check_usage(case: tuple[gate.Limits, gate.MemberUsage, datetime]) -> None:
     limits, usage, now = case
     refusal = gate.check_usage(limits, usage, now)
-    assert refusal is None or refusal.reason
+    assert refusal is None or str(refusal.reason)
     assert refusal is None or refusal.retry_at is None or refusal.retry_at > now
 
 

@@ -401,7 +401,7 @@ def test_validate_pattern_says_why_not(pattern: str, words: list[str]) -> None:
     reason = validate_pattern(pattern)
     assert reason is not None
     for word in words:
-        assert word in reason
+        assert word in str(reason)
 
 
 @pytest.mark.parametrize(
@@ -428,7 +428,7 @@ def test_digits_of_other_scripts_are_read_as_ages(age: str) -> None:
 @pytest.mark.parametrize("bomb", ["(?:a{2000}){2000}", "((a{10}){10}){11}", "(ab{10}){200}"])
 def test_nested_counted_repeats_are_refused_before_compiling(bomb: str) -> None:
     """17 characters that take seconds and a gigabyte to compile are refused before compiling."""
-    assert validate_pattern(bomb) == "its counted repeats ({n}) multiply to more than 1000"
+    assert str(validate_pattern(bomb)) == "its counted repeats ({n}) multiply to more than 1,000"
     # One stored before the bound existed is never compiled: it fails closed.
     assert check_prompt("a cat", blocked_patterns=[bomb]) is RuleClass.BLOCKED_PATTERN
 
