@@ -53,7 +53,7 @@ class Sweeper:
         """A step for each job: each reads the shared page, or polls on its own."""
         if len(jobs) < SWEEP_MIN:
             return [(job, poll) for job in jobs]
-        page = asyncio.create_task(self._page(jobs), name="jobs-page")
+        page = asyncio.create_task(self._page(jobs), name="jobs-page")  # i18n: not shown
         self.pages.add(page)
         page.add_done_callback(self.pages.discard)
 

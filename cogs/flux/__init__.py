@@ -128,7 +128,7 @@ class Flux(commands.Cog):
         permissions = interaction.app_permissions if interaction.guild_id else None
         # In the order given; all go to FLUX.2's input_images, the first also to image_prompt.
         references = [a for a in (image, image2, image3, image4) if a is not None]
-        refusal = check_options(prompt, references, strength, permissions)
+        refusal = check_options(prompt, references, strength, permissions, interaction.locale)
         # Read before answering: a default or a preset may make the answer private.
         profile = refusal or await member_profile(interaction, preset)
         if isinstance(profile, str):
@@ -137,7 +137,9 @@ class Flux(commands.Cog):
         defaults, chosen = profile
         prompt = with_suffix(prompt, chosen)
         if too_long := suffix_too_long(prompt):
-            await interaction.response.send_message(too_long, ephemeral=True)
+            await interaction.response.send_message(
+                too_long.render(interaction.locale), ephemeral=True
+            )
             return
         typed = {
             "resolution": resolution.value if resolution else None,

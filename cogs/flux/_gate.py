@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 
+from bot.i18n import Text
 from bot.jobs.cost import estimate
 from bot.jobs.defaults import cap
 from bot.jobs.request import Generate, JobRequest
@@ -108,7 +109,7 @@ async def start_job(
     policy = await bot.guild_policy(interaction.guild_id)
     asked = request_for(interaction, prompt, request, channel_id=context["channel_id"])
     tier = policy.tier_for(asked.role_ids)
-    notes: list[str] = []
+    notes: list[Text] = []
     if sources and isinstance(request, Generate):
         largest = tier.max_resolution or policy.max_resolution
         request, notes = cap(
@@ -137,7 +138,9 @@ async def start_job(
         )
     if isinstance(result, JobRecord):
         if notes:
-            await tell_member(interaction, result, " ".join(notes))
+            await tell_member(
+                interaction, result, " ".join(n.render(interaction.locale) for n in notes)
+            )
         return result
     await bot.audit.record(
         interaction.guild_id,

@@ -107,7 +107,7 @@ class DiscordPresenter:
             job_id=job.id,
             seconds=seconds,
             filename=filename,
-            note=image.note,
+            note=image.note.render(job.locale) if image.note else None,
             original_url=original_url if image.reencoded else None,
             origin=job.request.origin,
         )
@@ -203,7 +203,7 @@ class DiscordPresenter:
     async def show_failure(self, job: JobRecord, failure: Failure, route: Route) -> None:
         if failure.kind in ADMIN_FAILURES:
             await self._tell_admins(job, failure)
-        embed = _render.failure_embed(job.prompt, failure, job.id)
+        embed = _render.failure_embed(job.prompt, failure, job.id, locale=job.locale)
         if route is Route.INTERACTION:
             await self._edit(job, embed, attachments=[], view=None)
         elif not job.private:

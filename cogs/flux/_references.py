@@ -20,11 +20,12 @@ def check_options(
     references: Sequence[discord.Attachment],
     strength: float | None,
     permissions: discord.Permissions | None,
+    locale: object = None,
 ) -> str | None:
     """Checks that need no I/O, done before acknowledging: a refusal message, or None."""
     described = [Attached(a.filename, a.content_type, a.size) for a in references]
     if (problem := options_problem(prompt, described, strength)) is not None:
-        return problem
+        return problem.render(locale)
     if permissions is not None:
         missing = [
             name

@@ -133,9 +133,11 @@ def result_embed(
     return embed
 
 
-def failure_embed(prompt: str, failure: Failure, job_id: str) -> discord.Embed:
+def failure_embed(
+    prompt: str, failure: Failure, job_id: str, locale: object = None
+) -> discord.Embed:
     embed = discord.Embed(title="No image this time", colour=COLOUR_FAILED)
-    embed.description = failure.member_message
+    embed.description = failure.member_message.render(locale)
     embed.add_field(name="Prompt", value=quoted(prompt, 1024), inline=False)
     embed.set_footer(text=f"{BRAND} · job {job_id}")
     return embed

@@ -156,7 +156,7 @@ class JobButton(
         shown = ACTIONS[RENAMED.get(action, action)]
         super().__init__(
             ui.Button(
-                label=PAN_LABELS.get(action, shown.label),
+                label=PAN_LABELS.get(action) or str(shown.label),
                 emoji=shown.emoji,
                 style=discord.ButtonStyle.secondary,
                 custom_id=f"flux:{action}:{job_id}",
@@ -217,7 +217,7 @@ class JobButton(
                 fresh=fresh,
             )
         except Refused as refused:
-            await refuse_after_defer(interaction, str(refused), private)
+            await refuse_after_defer(interaction, refused.text.render(interaction.locale), private)
             return
         await start_child(
             interaction,
