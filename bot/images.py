@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 from PIL import Image, UnidentifiedImageError
 
+from bot.i18n import Renderable, Text, t
+
 # Reference images: what a member may attach.
 REFERENCE_FORMATS = {"PNG": "png", "JPEG": "jpg", "WEBP": "webp", "GIF": "gif"}
 REFERENCE_MAX_BYTES = 20 * 2**20
@@ -32,11 +34,21 @@ ENCODE_NICENESS = 10
 _encoders: ProcessPoolExecutor | None = None
 
 EXTENSIONS = {"PNG": "png", "JPEG": "jpg", "WEBP": "webp", "GIF": "gif"}
-CONTENT_TYPES = {"png": "image/png", "jpg": "image/jpeg", "webp": "image/webp", "gif": "image/gif"}
+CONTENT_TYPES = {
+    "png": "image/png",  # i18n: not shown (MIME types)
+    "jpg": "image/jpeg",  # i18n: not shown
+    "webp": "image/webp",  # i18n: not shown
+    "gif": "image/gif",  # i18n: not shown
+}
 
 
 class ImageProblem(ValueError):
-    """The bytes are not an acceptable image; the message is written for the member."""
+    """The bytes are not an acceptable image; `text` is written for the member (a clause,
+    "that image file is damaged"), to be rendered in their language."""
+
+    def __init__(self, text: Renderable) -> None:
+        super().__init__(text)
+        self.text = text
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +68,7 @@ class FittedImage:
     data: bytes
     info: ImageInfo
     reencoded: bool
-    note: str | None  # what was done to make it fit, for the embed
+    note: Text | None  # what was done to make it fit, for the embed
 
 
 async def warm_up() -> None:
@@ -98,11 +110,11 @@ def _open(data: bytes) -> Image.Image:
     try:
         image = Image.open(io.BytesIO(data))
     except (UnidentifiedImageError, Image.DecompressionBombError):
-        raise ImageProblem("that file is not an image I can read") from None
+        raise ImageProblem(t("that file is not an image I can read")) from None
     except OSError:
-        raise ImageProblem("that image file is damaged") from None
+        raise ImageProblem(t("that image file is damaged")) from None
     if image.width * image.height > MAX_PIXELS:
-        raise ImageProblem("that image has too many pixels")
+        raise ImageProblem(t("that image has too many pixels"))
     return image
 
 
@@ -112,37 +124,56 @@ def identify(data: bytes, *, decode: bool = True) -> ImageInfo:
     image = _open(data)
     fmt = EXTENSIONS.get(image.format or "")
     if fmt is None:
-        raise ImageProblem("that image format is not supported; use PNG, JPEG, WebP or GIF")
+        raise ImageProblem(t("that image format is not supported; use PNG, JPEG, WebP or GIF"))
     if decode:
         try:
             image.load()
         except (OSError, SyntaxError, ValueError):
-            raise ImageProblem("that image file is damaged or cut short") from None
+            raise ImageProblem(t("that image file is damaged or cut short")) from None
     return ImageInfo(format=fmt, width=image.width, height=image.height, size=len(data))
 
 
 def check_reference(data: bytes) -> ImageInfo:
     """Validate a member's reference image: real image bytes, within size and dimension caps."""
     if len(data) > REFERENCE_MAX_BYTES:
+        size = f"{len(data) / 2**20:.1f}"
         raise ImageProblem(
-            f"the reference image is {len(data) / 2**20:.1f} MiB; "
-            f"the limit is {REFERENCE_MAX_BYTES // 2**20} MiB"
+            t(
+                "the reference image is {size} MiB; the limit is {limit} MiB",
+                size=size,
+                limit=REFERENCE_MAX_BYTES // 2**20,
+            )
         )
     info = identify(data, decode=False)  # the header only: sizes are checked before decoding
     if max(info.width, info.height) > REFERENCE_MAX_SIDE:
         raise ImageProblem(
-            f"the reference image is {info.width}×{info.height}; "
-            f"the longest side may be at most {REFERENCE_MAX_SIDE} px"
+            t(
+                "the reference image is {width}×{height}; the longest side may be at most"
+                " {limit} px",
+                width=str(info.width),
+                height=str(info.height),
+                limit=str(REFERENCE_MAX_SIDE),
+            )
         )
     if min(info.width, info.height) < REFERENCE_MIN_SIDE:
         raise ImageProblem(
-            f"the reference image is {info.width}×{info.height}; "
-            f"each side must be at least {REFERENCE_MIN_SIDE} px"
+            t(
+                "the reference image is {width}×{height}; each side must be at least {limit} px",
+                width=str(info.width),
+                height=str(info.height),
+                limit=str(REFERENCE_MIN_SIDE),
+            )
         )
     if (pixels := info.width * info.height) > REFERENCE_MAX_PIXELS:
         raise ImageProblem(
-            f"the reference image is {info.width}×{info.height}, {pixels / 1e6:.0f} megapixels;"
-            f" the limit is {REFERENCE_MAX_PIXELS // 1_000_000} megapixels"
+            t(
+                "the reference image is {width}×{height}, {pixels} megapixels; the limit is"
+                " {limit} megapixels",
+                width=str(info.width),
+                height=str(info.height),
+                pixels=round(pixels / 1e6),
+                limit=REFERENCE_MAX_PIXELS // 1_000_000,
+            )
         )
     identify(data)  # now the whole image: it must decode intact
     return info
@@ -172,14 +203,21 @@ def fit(data: bytes, limit: int) -> FittedImage:
     try:
         image.load()
     except (OSError, SyntaxError, ValueError):  # truncated or corrupt: Pillow says OSError
-        raise ImageProblem("that image file is damaged or cut short") from None
+        raise ImageProblem(t("that image file is damaged or cut short")) from None
     if image.mode not in ("RGB", "RGBA"):
         image = image.convert("RGBA" if "A" in image.getbands() else "RGB")
     for fmt in ("webp", "jpg"):
         for quality in (90, 80, 70, 60):
             encoded = _encode(image, fmt, quality)
             if len(encoded) <= limit:
-                return _fitted(encoded, fmt, image, info, f"re-encoded as {fmt.upper()} q{quality}")
+                note = t(
+                    "re-encoded as {format} q{quality} to fit Discord's upload limit"
+                    " (original {size} MiB)",
+                    format=fmt.upper(),
+                    quality=str(quality),
+                    size=_mib(info),
+                )
+                return _fitted(encoded, fmt, image, note)
     scaled = image
     while min(scaled.size) > 64:
         scaled = scaled.resize(
@@ -187,16 +225,23 @@ def fit(data: bytes, limit: int) -> FittedImage:
         )
         encoded = _encode(scaled, "webp", 80)
         if len(encoded) <= limit:
-            note = f"downscaled to {scaled.width}×{scaled.height} WEBP q80"
-            return _fitted(encoded, "webp", scaled, info, note)
-    raise ImageProblem("the image could not be made small enough to upload")
+            note = t(
+                "downscaled to {width}×{height} WEBP q80 to fit Discord's upload limit"
+                " (original {size} MiB)",
+                width=str(scaled.width),
+                height=str(scaled.height),
+                size=_mib(info),
+            )
+            return _fitted(encoded, "webp", scaled, note)
+    raise ImageProblem(t("the image could not be made small enough to upload"))
 
 
-def _fitted(
-    data: bytes, fmt: str, image: Image.Image, original: ImageInfo, what: str
-) -> FittedImage:
+def _mib(original: ImageInfo) -> str:
+    return f"{original.size / 2**20:.1f}"
+
+
+def _fitted(data: bytes, fmt: str, image: Image.Image, note: Text) -> FittedImage:
     info = ImageInfo(format=fmt, width=image.width, height=image.height, size=len(data))
-    note = f"{what} to fit Discord's upload limit (original {original.size / 2**20:.1f} MiB)"
     return FittedImage(data, info, reencoded=True, note=note)
 
 

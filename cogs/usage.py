@@ -59,7 +59,7 @@ class UsageCommand(commands.Cog):
         mine = await self.bot.guild_store.report(
             interaction.guild_id, gate.month_start(now), now + timedelta(seconds=1), member.id
         )
-        if kinds := kinds_summary(r.by_kind for r in mine):
+        if kinds := kinds_summary((r.by_kind for r in mine), interaction.locale):
             embed.add_field(name="This month by kind", value=kinds, inline=False)
         embed.set_footer(text="Only finished images count; failed ones are never counted.")
         await interaction.edit_original_response(embed=embed)

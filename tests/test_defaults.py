@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from bot.i18n import render
 from bot.jobs.defaults import (
+    MEMBER_DEFAULTS,
     MemberDefaults,
     Preset,
     PresetRefused,
@@ -26,17 +28,17 @@ def test_typed_options_win_over_a_preset_over_the_defaults() -> None:
     preset = Preset(name="square", defaults=MemberDefaults(aspect_ratio="1:1"))
     options, sources = fill({**TYPED, "resolution": "1MP"}, defaults, preset)
     assert options == {"resolution": "1MP", "aspect_ratio": "1:1", "private": True}
-    assert sources == {"aspect_ratio": "your preset “square”", "private": "your default"}
+    assert sources == {"aspect_ratio": "square", "private": MEMBER_DEFAULTS}
     # `quality` was not an option of this command (not in `typed`): it is not filled in.
     assert "quality" not in options
 
 
 def test_a_default_over_the_servers_limit_is_capped_with_a_note() -> None:
     request = Generate(resolution="4MP", upsample=True, seed=1)
-    sources = {"resolution": "your default", "upsample": "your preset “x”"}
+    sources = {"resolution": MEMBER_DEFAULTS, "upsample": "x"}
     capped, notes = cap(request, sources, largest="2MP", upsampling_allowed=False)
     assert (capped.resolution, capped.upsample) == ("2MP", False)
-    assert notes == [
+    assert [note.render("en") for note in notes] == [
         "Your default 4 MP is capped to 2 MP here.",
         "Your preset “x” prompt upsampling is turned off on this server, so it was left out.",
     ]
@@ -62,6 +64,10 @@ def test_preset_names_and_suffixes_are_checked() -> None:
 
 def test_defaults_read_as_people_write_them() -> None:
     shown = describe(MemberDefaults(resolution="2MP", output_format="png", upsample=False))
-    assert shown == [("Resolution", "2 MP"), ("Format", "PNG"), ("Upsampling", "off")]
+    assert [(render(label), render(value)) for label, value in shown] == [
+        ("Resolution", "2 MP"),
+        ("Format", "PNG"),
+        ("Upsampling", "off"),
+    ]
     newer = MemberDefaults.model_validate({"resolution": "1MP", "sparkle": True})
     assert newer == MemberDefaults(resolution="1MP")  # a later version's option is ignored

@@ -219,6 +219,6 @@ def test_a_refused_result_is_explained_and_not_counted() -> None:
     from bot.jobs.failures import from_exception
 
     failure = from_exception(errors.DownloadRefused("The URL's host 10.0.0.1 is private"))
-    assert "not counted" in failure.member_message
+    assert "not counted" in failure.member_message.render("en")
     assert "10.0.0.1" in failure.admin_detail
-    assert "10.0.0.1" not in failure.member_message
+    assert "10.0.0.1" not in failure.member_message.render("en")

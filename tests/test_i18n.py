@@ -22,15 +22,6 @@ TRANSLATED = tuple(lang for lang in i18n.LANGUAGES if lang != i18n.ENGLISH)
 PENDING: frozenset[str] = frozenset(
     {
         "bot/charts.py",
-        "bot/images.py",
-        "bot/jobs/actions.py",
-        "bot/jobs/defaults.py",
-        "bot/jobs/describe.py",
-        "bot/jobs/driver.py",
-        "bot/jobs/failures.py",
-        "bot/jobs/options.py",
-        "bot/jobs/service.py",
-        "bot/jobs/webhook.py",
         "cogs/admin/__init__.py",
         "cogs/admin/_format.py",
         "cogs/admin/_report.py",

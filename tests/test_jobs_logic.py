@@ -237,7 +237,7 @@ def test_job_errors_are_classified(text: str | None, kind: FailureKind) -> None:
     """Moderation wording maps to the content-policy message, anything else to provider."""
     failure = failures.from_job_error(text)
     assert failure.kind is kind
-    assert (text or "zzz") not in failure.member_message
+    assert (text or "zzz") not in failure.member_message.render("en")
 
 
 @pytest.mark.parametrize(
@@ -252,9 +252,10 @@ def test_job_errors_are_classified(text: str | None, kind: FailureKind) -> None:
 def test_provider_failures_say_why_in_plain_words(text: str, words: str) -> None:
     failure = failures.from_job_error(text)
     assert failure.kind is FailureKind.PROVIDER
-    assert words in failure.member_message
-    assert "not counted" in failure.member_message
-    assert text not in failure.member_message
+    message = failure.member_message.render("en")
+    assert words in message
+    assert "not counted" in message
+    assert text not in message
 
 
 def test_exceptions_are_classified_with_numbers_for_admins() -> None:
@@ -264,9 +265,10 @@ def test_exceptions_are_classified_with_numbers_for_admins() -> None:
     )
     assert failure.kind is FailureKind.CREDITS
     assert "needed 14, available 3" in failure.admin_detail
-    assert "out of image credits: this needed 14" in failure.member_message
-    assert "only 3 left" in failure.member_message
-    assert "upstream text" not in failure.member_message + failure.admin_detail
+    message = failure.member_message.render("en")
+    assert "out of image credits: this needed 14" in message
+    assert "only 3 left" in message
+    assert "upstream text" not in message + failure.admin_detail
     assert failures.from_exception(errors.AuthError("bad")).kind is FailureKind.AUTH
     assert failures.from_exception(RuntimeError("boom")).kind is FailureKind.INTERNAL
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
+from bot.i18n import render
 from bot.jobs import describe
 from bot.jobs.request import (
     DEFAULT_ASPECT_RATIO,
@@ -128,6 +129,10 @@ def test_stored_json_round_trips_and_is_validated_on_load() -> None:
         load_request({**stored, "seed": "seven"})
 
 
+def _english(facts: list[describe.Fact]) -> list[tuple[str, str]]:
+    return [(render(label), render(value)) for label, value in facts]
+
+
 def test_one_formatter_names_every_setting() -> None:
     request = Generate(
         resolution="2MP",
@@ -138,7 +143,7 @@ def test_one_formatter_names_every_setting() -> None:
         upsample=True,
         seed=5,
     )
-    assert describe.facts(request) == [
+    assert _english(describe.facts(request)) == [
         ("Resolution", "2MP"),
         ("Aspect", "9:16"),
         ("Seed", "5"),
@@ -147,7 +152,7 @@ def test_one_formatter_names_every_setting() -> None:
         ("Reference", "strength 0.6"),
         ("Upsampling", "on"),
     ]
-    assert describe.facts(request, file_format="png")[3] == ("Format", "PNG")
+    assert _english(describe.facts(request, file_format="png"))[3] == ("Format", "PNG")
     assert describe.summary(Generate(resolution="1MP", seed=1)) == (
         "Resolution 1MP · Aspect 1:1 · Seed 1 · Format JPG"
     )
@@ -155,9 +160,11 @@ def test_one_formatter_names_every_setting() -> None:
 
 def test_several_references_are_counted() -> None:
     refs = ("https://cdn.example/a.png", "https://cdn.example/b.png")
-    assert describe.reference_label(Generate(resolution="1MP", references=refs)) == "2 images"
+    assert str(describe.reference_label(Generate(resolution="1MP", references=refs))) == (
+        "2 images"
+    )
     one = Generate(resolution="1MP", references=refs[:1])
-    assert describe.reference_label(one) == "used"
+    assert str(describe.reference_label(one)) == "used"
     assert describe.reference_label(Generate(resolution="1MP")) is None
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.apiframe.models import ASPECT_RATIOS, AspectRatio, FillFormat, OutpaintPreset
+from bot.i18n import Text, t
 from bot.jobs.request import (
     Generate,
     JobRequest,
@@ -31,40 +32,48 @@ VARY_STRONG_STRENGTH = 0.5  # looser: the same idea, recomposed
 
 @dataclass(frozen=True, slots=True)
 class Action:
-    label: str
+    label: Text  # on the button, in the language of the message it is under
     emoji: str
     row: int  # Discord shows up to 5 rows of 5 buttons
 
 
+# The keys are the buttons' ids (in `custom_id`s), never shown.
 ACTIONS: dict[str, Action] = {
-    "upscale-subtle": Action("Upscale (Subtle)", "🔍", 0),
-    "upscale-creative": Action("Upscale (Creative)", "✨", 0),
-    "vary-subtle": Action("Vary (Subtle)", "🎨", 0),
-    "vary-strong": Action("Vary (Strong)", "🌀", 0),
-    "zoom-1.5": Action("Zoom Out 1.5×", "🔭", 1),
-    "zoom-2": Action("Zoom Out 2×", "🔭", 1),
-    "square": Action("Make Square", "⬜", 1),
-    "pan-left": Action("Pan", "⬅️", 2),
-    "pan-right": Action("Pan", "➡️", 2),
-    "pan-up": Action("Pan", "⬆️", 2),
-    "pan-down": Action("Pan", "⬇️", 2),
-    "reroll": Action("Reroll", "🎲", 3),
-    "edit": Action("Edit prompt", "✏️", 3),
-    "delete": Action("Delete", "🗑️", 3),
+    "upscale-subtle": Action(t("Upscale (Subtle)"), "🔍", 0),  # i18n: not shown (the id)
+    "upscale-creative": Action(t("Upscale (Creative)"), "✨", 0),  # i18n: not shown (the id)
+    "vary-subtle": Action(t("Vary (Subtle)"), "🎨", 0),  # i18n: not shown (the id)
+    "vary-strong": Action(t("Vary (Strong)"), "🌀", 0),  # i18n: not shown (the id)
+    "zoom-1.5": Action(t("Zoom Out 1.5×"), "🔭", 1),
+    "zoom-2": Action(t("Zoom Out 2×"), "🔭", 1),
+    "square": Action(t("Make Square"), "⬜", 1),
+    "pan-left": Action(t("Pan"), "⬅️", 2),  # i18n: not shown (the id)
+    "pan-right": Action(t("Pan"), "➡️", 2),  # i18n: not shown (the id)
+    "pan-up": Action(t("Pan"), "⬆️", 2),  # i18n: not shown (the id)
+    "pan-down": Action(t("Pan"), "⬇️", 2),  # i18n: not shown (the id)
+    "reroll": Action(t("Reroll"), "🎲", 3),
+    "edit": Action(t("Edit prompt"), "✏️", 3),
+    "delete": Action(t("Delete"), "🗑️", 3),
 }
 # Buttons posted by earlier versions keep working: their ids map onto today's actions.
-RENAMED = {"vary": "vary-strong", "upscale": "upscale-subtle"}
+RENAMED = {"vary": "vary-strong", "upscale": "upscale-subtle"}  # i18n: not shown (ids)
 
-UPSCALES: dict[str, UpscaleMode] = {"upscale-subtle": "subtle", "upscale-creative": "creative"}
-VARIES = {"vary-subtle": VARY_SUBTLE_STRENGTH, "vary-strong": VARY_STRONG_STRENGTH}
+# ids, and Apiframe's names of its outpaint presets: none of it is shown.
+UPSCALES: dict[str, UpscaleMode] = {
+    "upscale-subtle": "subtle",  # i18n: not shown
+    "upscale-creative": "creative",  # i18n: not shown
+}
+VARIES = {
+    "vary-subtle": VARY_SUBTLE_STRENGTH,  # i18n: not shown
+    "vary-strong": VARY_STRONG_STRENGTH,  # i18n: not shown
+}
 OUTPAINTS: dict[str, OutpaintPreset] = {
-    "zoom-1.5": "Zoom out 1.5x",
-    "zoom-2": "Zoom out 2x",
-    "square": "Make square",
-    "pan-left": "Left outpaint",
-    "pan-right": "Right outpaint",
-    "pan-up": "Top outpaint",
-    "pan-down": "Bottom outpaint",
+    "zoom-1.5": "Zoom out 1.5x",  # i18n: not shown
+    "zoom-2": "Zoom out 2x",  # i18n: not shown
+    "square": "Make square",  # i18n: not shown
+    "pan-left": "Left outpaint",  # i18n: not shown
+    "pan-right": "Right outpaint",  # i18n: not shown
+    "pan-up": "Top outpaint",  # i18n: not shown
+    "pan-down": "Bottom outpaint",  # i18n: not shown
 }
 
 Size = tuple[int, int]
@@ -117,7 +126,11 @@ def makes_new_generation(action: str, parent: JobRequest) -> bool:
 
 
 class Refused(Exception):
-    """The action cannot apply to this image; the message is for the member."""
+    """The action cannot apply to this image; `text` is for the member."""
+
+    def __init__(self, text: Text) -> None:
+        super().__init__(text)
+        self.text = text
 
 
 def derive(
@@ -148,7 +161,7 @@ def derive(
         )
     if action in OUTPAINTS:
         if action == "square" and is_square(size):
-            raise Refused("This image is already square.")
+            raise Refused(t("This image is already square."))
         return Outpaint(
             image=image,
             size=size,
@@ -167,7 +180,7 @@ def derive(
             return parent.changed(**changes)
         return generate(
             default_resolution=default_resolution,
-            **{**(fresh or {}), "aspect_ratio": nearest_aspect(size), **changes},
+            **dict(fresh or {}, aspect_ratio=nearest_aspect(size), **changes),
         )
     if action == "reroll":
         return parent.changed(seed=new_seed(), origin=origin)

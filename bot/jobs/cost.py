@@ -56,18 +56,21 @@ def estimate(request: JobRequest, prices: Prices) -> int:
 
 
 # Flat-priced models whose price the catalogue gives, and the setting that overrides it.
-_CATALOGUED = {"flux-fill-pro": "credits_outpaint", "clarity-upscale": "credits_upscale_creative"}
+_CATALOGUED = {  # model ids and setting names
+    "flux-fill-pro": "credits_outpaint",  # i18n: not shown
+    "clarity-upscale": "credits_upscale_creative",  # i18n: not shown
+}
 
 
 def prices_from(settings: Settings, catalogue: Iterable[CatalogEntry] = ()) -> Prices:
     """The prices to reserve: `CREDITS_*`, except that a flat price in Apiframe's public
     catalogue (`GET /v2/models`) replaces a default the operator did not set."""
-    chosen = {
-        "first_mp": settings.credits_first_mp,
-        "per_extra_mp": settings.credits_per_extra_mp,
+    chosen = {  # field names
+        "first_mp": settings.credits_first_mp,  # i18n: not shown
+        "per_extra_mp": settings.credits_per_extra_mp,  # i18n: not shown
         "outpaint": settings.credits_outpaint,
-        "upscale_creative": settings.credits_upscale_creative,
-        "upscale_subtle_per_mp": settings.credits_upscale_subtle_per_mp,
+        "upscale_creative": settings.credits_upscale_creative,  # i18n: not shown
+        "upscale_subtle_per_mp": settings.credits_upscale_subtle_per_mp,  # i18n: not shown
     }
     for entry in catalogue:
         setting = _CATALOGUED.get(entry.id)

@@ -13,6 +13,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from bot.apiframe.models import PROMPT_MAX_LENGTH, AspectRatio, OutputFormat, Resolution
+from bot.i18n import Renderable, Text, t
 from bot.jobs.describe import resolution_label
 from bot.jobs.request import Generate
 from bot.moderation.policy import resolution_rank
@@ -21,15 +22,18 @@ MAX_PRESETS = 10  # per member per server
 PRESET_NAME_MAX = 32
 SUFFIX_MAX = 300
 # The options a default or a preset may hold, in the order they are shown.
-OPTIONS = ("resolution", "aspect_ratio", "output_format", "quality", "upsample", "private")
 OPTION_LABELS = {
-    "resolution": "Resolution",
-    "aspect_ratio": "Aspect",
-    "output_format": "Format",
-    "quality": "Quality",
-    "upsample": "Upsampling",
-    "private": "Private",
+    "resolution": t("Resolution"),
+    "aspect_ratio": t("Aspect"),  # i18n: not shown (the key; the label is in t())
+    "output_format": t("Format"),  # i18n: not shown (the key; the label is in t())
+    "quality": t("Quality"),
+    "upsample": t("Upsampling"),
+    "private": t("Private"),
 }
+OPTIONS = tuple(OPTION_LABELS)
+# Where `fill` says an option came from: the member's defaults, else the preset's name (a
+# preset's name is never empty).
+MEMBER_DEFAULTS = ""
 
 
 class MemberDefaults(BaseModel):
@@ -65,7 +69,11 @@ class Preset(BaseModel):
 
 
 class PresetRefused(ValueError):
-    """A preset that cannot be saved; the message says why, for the member."""
+    """A preset that cannot be saved; `text` says why, for the member."""
+
+    def __init__(self, text: Renderable) -> None:
+        super().__init__(text)
+        self.text = text
 
 
 def preset_name(text: str) -> str:
@@ -73,10 +81,14 @@ def preset_name(text: str) -> str:
     or too long."""
     name = " ".join(text.split())
     if not name:
-        raise PresetRefused("A preset needs a name, such as `cinema`.")
+        raise PresetRefused(t("A preset needs a name, such as `cinema`."))
     if len(name) > PRESET_NAME_MAX:
         raise PresetRefused(
-            f"Preset names can be up to {PRESET_NAME_MAX} characters; that one has {len(name)}."
+            t(
+                "Preset names can be up to {limit} characters; that one has {length}.",
+                limit=PRESET_NAME_MAX,
+                length=len(name),
+            )
         )
     return name
 
@@ -86,8 +98,11 @@ def suffix_text(text: str | None) -> str:
     suffix = " ".join((text or "").split())
     if len(suffix) > SUFFIX_MAX:
         raise PresetRefused(
-            f"A preset's prompt suffix can be up to {SUFFIX_MAX} characters; that one has"
-            f" {len(suffix)}."
+            t(
+                "A preset's prompt suffix can be up to {limit} characters; that one has {length}.",
+                limit=SUFFIX_MAX,
+                length=len(suffix),
+            )
         )
     return suffix
 
@@ -99,13 +114,15 @@ def with_suffix(prompt: str, preset: Preset | None) -> str:
     return f"{prompt.rstrip()} {preset.suffix}"
 
 
-def suffix_too_long(prompt: str) -> str | None:
+def suffix_too_long(prompt: str) -> Text | None:
     """The member's message when the prompt with its suffix is over Apiframe's limit."""
     if len(prompt) <= PROMPT_MAX_LENGTH:
         return None
-    return (
-        f"With your preset's suffix the prompt is {len(prompt)} characters; please keep it to"
-        f" {PROMPT_MAX_LENGTH} (shorten the prompt, or leave the preset out)."
+    return t(
+        "With your preset's suffix the prompt is {length} characters; please keep it to"
+        " {limit} (shorten the prompt, or leave the preset out).",
+        length=len(prompt),
+        limit=PROMPT_MAX_LENGTH,
     )
 
 
@@ -113,13 +130,13 @@ def fill(
     typed: Mapping[str, Any], defaults: MemberDefaults, preset: Preset | None = None
 ) -> tuple[dict[str, Any], dict[str, str]]:
     """The options for a request: `typed` (None: left out) over the preset over the member's
-    defaults. Also where each filled-in option came from ("your default", "your preset
-    “cinema”"), for the notes `cap` writes."""
+    defaults. Also where each filled-in option came from (`MEMBER_DEFAULTS`, or the preset's
+    name), for the notes `cap` writes."""
     options = {name: value for name, value in typed.items() if value is not None}
     sources: dict[str, str] = {}
-    layers = [(defaults, "your default")]
+    layers = [(defaults, MEMBER_DEFAULTS)]
     if preset is not None:
-        layers.insert(0, (preset.defaults, f"your preset “{preset.name}”"))
+        layers.insert(0, (preset.defaults, preset.name))
     for layer, source in layers:
         for name, value in layer.chosen().items():
             if name in typed and name not in options:
@@ -134,34 +151,62 @@ def cap(
     *,
     largest: Resolution,
     upsampling_allowed: bool,
-) -> tuple[Generate, list[str]]:
+) -> tuple[Generate, list[Text]]:
     """`request` within a server's limits where a default or a preset asked for more, and a
     note for the member about each change. Typed options are left for the gate to refuse."""
-    notes: list[str] = []
+    notes: list[Text] = []
     if "resolution" in sources and resolution_rank(request.resolution) > resolution_rank(largest):
-        notes.append(
-            f"{sources['resolution'].capitalize()} {resolution_label(request.resolution)} is"
-            f" capped to {resolution_label(largest)} here."
-        )
+        asked, allowed = resolution_label(request.resolution), resolution_label(largest)
+        if (preset := sources["resolution"]) == MEMBER_DEFAULTS:
+            notes.append(
+                t(
+                    "Your default {resolution} is capped to {largest} here.",
+                    resolution=asked,
+                    largest=allowed,
+                )
+            )
+        else:
+            notes.append(
+                t(
+                    "Your preset “{preset}” {resolution} is capped to {largest} here.",
+                    preset=preset,
+                    resolution=asked,
+                    largest=allowed,
+                )
+            )
         request = request.changed(resolution=largest)
     if "upsample" in sources and request.upsample and not upsampling_allowed:
-        notes.append(
-            f"{sources['upsample'].capitalize()} prompt upsampling is turned off on this server,"
-            " so it was left out."
-        )
+        if (preset := sources["upsample"]) == MEMBER_DEFAULTS:
+            notes.append(
+                t(
+                    "Your default prompt upsampling is turned off on this server, so it was"
+                    " left out."
+                )
+            )
+        else:
+            notes.append(
+                t(
+                    "Your preset “{preset}” prompt upsampling is turned off on this server, so"
+                    " it was left out.",
+                    preset=preset,
+                )
+            )
         request = request.changed(upsample=False)
     return request, notes
 
 
-def describe(defaults: MemberDefaults) -> list[tuple[str, str]]:
+def describe(defaults: MemberDefaults) -> list[tuple[Text, Renderable]]:
     """(label, value) of each option set, for /flux-settings show and the preset list."""
-    shown = []
+    shown: list[tuple[Text, Renderable]] = []
     for name, value in defaults.chosen().items():
+        shown_value: Renderable
         if name == "resolution":
-            value = resolution_label(value)
-        elif name == "output_format":
-            value = str(value).upper()
+            shown_value = resolution_label(value)
+        elif name == "output_format":  # i18n: not shown
+            shown_value = str(value).upper()
         elif isinstance(value, bool):
-            value = "on" if value else "off"
-        shown.append((OPTION_LABELS[name], str(value)))
+            shown_value = t("on") if value else t("off")
+        else:
+            shown_value = str(value)
+        shown.append((OPTION_LABELS[name], shown_value))
     return shown

@@ -6,20 +6,27 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 
 from bot.apiframe.models import Resolution
+from bot.i18n import Renderable, Text, render, t, tn
 from bot.jobs.request import JOB_KINDS, Generate, JobRequest, Outpaint, Upscale
 
 # What each kind of job is called where people read it.
-KIND_LABELS = {"generate": "Generation", "upscale": "Upscale", "outpaint": "Zoom out / pan"}
-UPSCALE_LABELS = {"subtle": "Subtle (Topaz)", "creative": "Creative (Clarity)"}
-PRESET_LABELS = {
-    "Zoom out 1.5x": "Zoom out 1.5×",
-    "Zoom out 2x": "Zoom out 2×",
-    "Make square": "Make square",
-    "Left outpaint": "Pan ⬅",
-    "Right outpaint": "Pan ➡",
-    "Top outpaint": "Pan ⬆",
-    "Bottom outpaint": "Pan ⬇",
+KIND_LABELS = {
+    "generate": t("Generation"),
+    "upscale": t("Upscale"),
+    "outpaint": t("Zoom out / pan"),
 }
+UPSCALE_LABELS = {"subtle": t("Subtle (Topaz)"), "creative": t("Creative (Clarity)")}
+# Apiframe's outpaint presets (the keys) as people read them.
+PRESET_LABELS = {
+    "Zoom out 1.5x": t("Zoom out 1.5×"),  # i18n: not shown (the key)
+    "Zoom out 2x": t("Zoom out 2×"),  # i18n: not shown (the key)
+    "Make square": t("Make square"),  # i18n: not shown (the key)
+    "Left outpaint": t("Pan ⬅"),  # i18n: not shown (the key)
+    "Right outpaint": t("Pan ➡"),  # i18n: not shown (the key)
+    "Top outpaint": t("Pan ⬆"),  # i18n: not shown (the key)
+    "Bottom outpaint": t("Pan ⬇"),  # i18n: not shown (the key)
+}
+Fact = tuple[Text, Renderable]
 
 
 def resolution_label(resolution: Resolution | str) -> str:
@@ -27,64 +34,83 @@ def resolution_label(resolution: Resolution | str) -> str:
     return resolution.replace("MP", " MP")
 
 
-def kind_label(kind: str) -> str:
+def kind_label(kind: str) -> Text:
     """ "upscale" as people read it: "Upscale"."""
-    return KIND_LABELS.get(kind, kind.capitalize())
+    return KIND_LABELS.get(kind) or Text(kind.capitalize())
 
 
-def kinds_summary(counts: Iterable[Mapping[str, int]]) -> str:
-    """ "Generation 12 · Upscale 3": jobs per kind added up over `counts`, in a fixed order,
-    kinds with none left out ("" when there are none at all)."""
+def kinds_summary(counts: Iterable[Mapping[str, int]], locale: object = None) -> str:
+    """ "Generation 12 · Upscale 3" in the language of `locale`: jobs per kind added up over
+    `counts`, in a fixed order, kinds with none left out ("" when there are none at all)."""
     rows = list(counts)
     totals = {kind: sum(row.get(kind, 0) for row in rows) for kind in JOB_KINDS}
-    return " · ".join(f"{kind_label(kind)} {n}" for kind, n in totals.items() if n)
+    return " · ".join(
+        render(t("{kind} {count}", kind=kind_label(kind), count=n), locale)
+        for kind, n in totals.items()
+        if n
+    )
 
 
-def reference_label(request: JobRequest) -> str | None:
+def reference_label(request: JobRequest) -> Text | None:
     """What the references did, or None without any."""
     if not isinstance(request, Generate) or not request.references:
         return None
-    count = len(request.references)
-    parts = [f"{count} images"] if count > 1 else []
-    if request.strength is not None:
-        parts.append(f"strength {request.strength:g}")
-    return ", ".join(parts) or "used"
+    count, strength = len(request.references), request.strength
+    if count > 1 and strength is not None:
+        return tn(
+            "{count} image, strength {strength}",
+            "{count} images, strength {strength}",
+            count,
+            strength=strength,
+        )
+    if count > 1:
+        return tn("{count} image", "{count} images", count)
+    if strength is not None:
+        return t("strength {strength}", strength=strength)
+    return t("used")
 
 
-def facts(request: JobRequest, *, file_format: str | None = None) -> list[tuple[str, str]]:
+def facts(request: JobRequest, *, file_format: str | None = None) -> list[Fact]:
     """(label, value) for each setting of `request`, in display order. `file_format`: the
     format of the file actually posted, when a too-large image had to be re-encoded."""
     shown_format = (file_format or request.output_format).upper()
     if isinstance(request, Upscale):
+        upscale = t(
+            "{mode} ×{factor}", mode=UPSCALE_LABELS[request.mode], factor=str(request.factor)
+        )
         return [
-            ("Upscale", f"{UPSCALE_LABELS[request.mode]} ×{request.factor}"),
-            ("Seed", str(request.seed)),
-            ("Format", shown_format),
+            (t("Upscale"), upscale),
+            (t("Seed"), str(request.seed)),
+            (t("Format"), shown_format),
         ]
     if isinstance(request, Outpaint):
-        shown = [
-            ("Outpaint", PRESET_LABELS[request.preset]),
-            ("Seed", str(request.seed)),
-            ("Format", shown_format),
+        shown: list[Fact] = [
+            (t("Outpaint"), PRESET_LABELS[request.preset]),
+            (t("Seed"), str(request.seed)),
+            (t("Format"), shown_format),
         ]
         if request.upsample:
-            shown.append(("Upsampling", "on"))
+            shown.append((t("Upsampling"), t("on")))
         return shown
     shown = [
-        ("Resolution", request.resolution),
-        ("Aspect", request.aspect_ratio),
-        ("Seed", str(request.seed)),
-        ("Format", shown_format),
+        (t("Resolution"), request.resolution),
+        (t("Aspect"), request.aspect_ratio),
+        (t("Seed"), str(request.seed)),
+        (t("Format"), shown_format),
     ]
     if request.quality is not None:
-        shown.append(("Quality", str(request.quality)))
+        shown.append((t("Quality"), str(request.quality)))
     if (reference := reference_label(request)) is not None:
-        shown.append(("Reference", reference))
+        shown.append((t("Reference"), reference))
     if request.upsample:
-        shown.append(("Upsampling", "on"))
+        shown.append((t("Upsampling"), t("on")))
     return shown
 
 
-def summary(request: JobRequest) -> str:
-    """The settings on one line: "Resolution 1MP · Aspect 16:9 · Seed 42 · Format PNG"."""
-    return " · ".join(f"{label} {value}" for label, value in facts(request))
+def summary(request: JobRequest, locale: object = None) -> str:
+    """The settings on one line, in the language of `locale`: "Resolution 1MP · Aspect 16:9 ·
+    Seed 42 · Format PNG"."""
+    return " · ".join(
+        render(t("{label} {value}", label=label, value=value), locale)
+        for label, value in facts(request)
+    )

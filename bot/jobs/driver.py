@@ -31,10 +31,11 @@ from bot.jobs.presenter import DeliveryError, Presenter, Route
 from bot.jobs.progress import ProgressShower
 from bot.jobs.request import to_apiframe
 from bot.jobs.sweep import SWEEP_AHEAD
-from bot.storage.jobs import HeldReason, JobRecord, JobStore, utcnow
+from bot.storage.jobs import HeldReason, JobRecord, JobState, JobStore, utcnow
 
 log = logging.getLogger(__name__)
-
+TASK = "job-driver"  # i18n: not shown (the asyncio task's name)
+TIMED_OUT = JobState.TIMED_OUT
 RUNNING = {"pending", *ACTIVE_AT_APIFRAME}  # not yet finished at Apiframe
 POLLED = {"queued", "processing"}
 # After the hard timeout a job is still checked now and then: if Apiframe finishes (and so
@@ -85,7 +86,7 @@ class JobDriver:
         if self._task is None or self._task.done():
             self._stopping = self.line.stopping = False
             self._hurry.clear()
-            self._task = asyncio.create_task(self._supervise(), name="job-driver")
+            self._task = asyncio.create_task(self._supervise(), name=TASK)
 
     async def stop(self, grace: float = 5.0) -> None:
         """Stop the loop; steps under way (a poll, a delivery) get `grace` seconds to finish
@@ -185,7 +186,7 @@ class JobDriver:
             )
         for job, step in self.sweeper.plan(polled, self._poll, self.apply_remote):
             self._spawn(job, self._guarded(job, step))
-        steps = {"submitting": self._submit, "timed_out": self._poll, "completed": self._deliver}
+        steps = {"submitting": self._submit, TIMED_OUT: self._poll, "completed": self._deliver}
         for job in due:
             if job in polled:
                 continue
@@ -218,14 +219,7 @@ class JobDriver:
                 )
             elif current.state == "completed":
                 # Finished and paid for: keep it for the member's /flux-inbox.
-                await self._move(
-                    job.id,
-                    {"completed"},
-                    "held",
-                    held_reason=HeldReason.REFUSED,
-                    delivery_note=f"could not be posted: {exc}"[:500],
-                    next_check_at=None,
-                )
+                await self._hold(job.id, HeldReason.REFUSED, exc)
             else:
                 await self._fail(current, failures.from_exception(exc))
         finally:
@@ -317,14 +311,14 @@ class JobDriver:
         if remote.status is JobStatus.COMPLETED:
             urls = remote.image_urls
             if not urls:
-                await self._fail(job, failures.from_job_error("result missing images"))
+                await self._fail(job, failures.no_images())
                 return None
             # Leased to this process while it delivers, so neither its own loop nor another
             # process picks the job up meanwhile; if this process dies, the lease lapses and
             # whoever claims it next delivers.
             done = await self.store.transition(
                 job.id,
-                {"queued", "processing", "timed_out"},
+                {"queued", "processing", TIMED_OUT},
                 "completed",
                 result_urls=urls,
                 credit_cost=remote.credit_cost,
@@ -337,11 +331,11 @@ class JobDriver:
             if done is not None:
                 await self._deliver(done)
             return done
-        if job.state == "timed_out":
+        if job.state == TIMED_OUT:
             # The member was already told; only a late success changes anything.
             late = not remote.status.is_terminal and elapsed < LATE_WINDOW_SECONDS
             next_at = now + timedelta(seconds=self.config.late_check_seconds) if late else None
-            return await self._move(job.id, {"timed_out"}, "timed_out", next_check_at=next_at)
+            return await self._move(job.id, {TIMED_OUT}, TIMED_OUT, next_check_at=next_at)
         if remote.status is JobStatus.FAILED:
             await self._fail(job, failures.from_job_error(remote.error))
             return None
@@ -349,7 +343,7 @@ class JobDriver:
             await self._fail(job, failures.cancelled())
             return None
         if elapsed > self.config.hard_timeout:
-            await self._fail(job, failures.timed_out(elapsed), state="timed_out")
+            await self._fail(job, failures.timed_out(elapsed), state=TIMED_OUT)
             return None
         state = "processing" if remote.status is JobStatus.PROCESSING else job.state
         delay = self.looks.next_delay(job.id, elapsed, remote.progress, first)
@@ -389,9 +383,7 @@ class JobDriver:
         if job.private and self.progress.route(job) is Route.CHANNEL:
             # A private result cannot be posted once the token is gone: hold it for the
             # member's inbox (Apiframe keeps the file about a day).
-            held = await self._move(
-                job.id, {"completed"}, "held", held_reason=HeldReason.LATE, next_check_at=None
-            )
+            held = await self._hold(job.id, HeldReason.LATE)
             log.info("job %s finished after its token expired; held for the inbox", job.id)
             expires = job.token_expires_at
             # Too close to the token's end for an upload, but a short edit still fits.
@@ -425,14 +417,7 @@ class JobDriver:
                 raise
             # Paid for, so never dropped: the member can still fetch it with /flux-inbox.
             log.warning("job %s: could not be posted (%s); held for the inbox", job.id, exc)
-            held = await self._move(
-                job.id,
-                {"completed"},
-                "held",
-                held_reason=HeldReason.REFUSED,
-                delivery_note=str(exc),
-                next_check_at=None,
-            )
+            held = await self._hold(job.id, HeldReason.REFUSED, exc)
             if held is not None and route is Route.INTERACTION:
                 await self.progress.show_held(held)
             return
@@ -443,7 +428,7 @@ class JobDriver:
             "delivered",
             delivered_at=now,
             delivery_channel_message_id=message_id,
-            delivery_note=fitted.note,
+            delivery_note=str(fitted.note) if fitted.note else None,  # English, for admins
             next_check_at=None,
         )
         if delivered is not None:  # only the process that delivered it reports it, once
@@ -466,12 +451,27 @@ class JobDriver:
             job_id, from_states, to_state, lease_owner=None, lease_until=None, **fields
         )
 
+    async def _hold(
+        self, job_id: str, reason: HeldReason, problem: Exception | None = None
+    ) -> JobRecord | None:
+        """Keep a finished, paid-for job for the member's /flux-inbox (`problem`: why it could
+        not be posted, noted in English for the admins)."""
+        note = f"could not be posted: {problem}"[:500] if problem else None  # i18n: not shown
+        return await self._move(
+            job_id,
+            {"completed"},
+            "held",
+            held_reason=reason,
+            delivery_note=note,
+            next_check_at=None,
+        )
+
     async def _fail(self, job: JobRecord, failure: Failure, *, state: str = "failed") -> None:
         """Mark the job failed (never counted against the member; against the budget only
         what Apiframe charged, i.e. for a job it completed) and tell the member."""
-        if job.state == "timed_out":
+        if job.state == TIMED_OUT:
             # The member was told long ago; a late check that goes wrong just stops checking.
-            await self._move(job.id, {"timed_out"}, "timed_out", next_check_at=None)
+            await self._move(job.id, {TIMED_OUT}, TIMED_OUT, next_check_at=None)
             return
         level = logging.ERROR if failure.kind in (FailureKind.AUTH, FailureKind.CREDITS) else 20
         log.log(level, "job %s failed: %s", job.id, failure.admin_detail)
@@ -488,7 +488,7 @@ class JobDriver:
             completed_at=self.clock(),
             next_check_at=(
                 self.clock() + timedelta(seconds=self.config.late_check_seconds)
-                if state == "timed_out"
+                if state == TIMED_OUT
                 else None
             ),
         )

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from bot import images
 from bot.apiframe.models import PROMPT_MAX_LENGTH
+from bot.i18n import Text, t
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,23 +22,30 @@ class Attached:
 
 def options_problem(
     prompt: str, references: Sequence[Attached], strength: float | None
-) -> str | None:
+) -> Text | None:
     """A refusal message for the member, or None when the options may go on."""
     if not prompt.strip():
-        return "Please describe the image you want: the prompt can't be empty."
+        return t("Please describe the image you want: the prompt can't be empty.")
     if len(prompt) > PROMPT_MAX_LENGTH:
-        return f"Your prompt is {len(prompt)} characters; please keep it to {PROMPT_MAX_LENGTH}."
+        return t(
+            "Your prompt is {length} characters; please keep it to {limit}.",
+            length=len(prompt),
+            limit=PROMPT_MAX_LENGTH,
+        )
     if strength is not None and not references:
-        return "`strength` only applies with a reference `image`; attach one or leave it out."
+        return t("`strength` only applies with a reference `image`; attach one or leave it out.")
     for image in references:
         if image.content_type and not image.content_type.startswith("image/"):
-            return (
-                f"`{image.filename}` is not an image. Attach a PNG, JPEG, WebP or GIF as the"
-                " reference."
+            return t(
+                "`{filename}` is not an image. Attach a PNG, JPEG, WebP or GIF as the reference.",
+                filename=image.filename,
             )
         if image.size > images.REFERENCE_MAX_BYTES:
-            return (
-                f"`{image.filename}` is {image.size / 2**20:.1f} MiB; reference images may be"
-                f" at most {images.REFERENCE_MAX_BYTES // 2**20} MiB."
+            size = f"{image.size / 2**20:.1f}"
+            return t(
+                "`{filename}` is {size} MiB; reference images may be at most {limit} MiB.",
+                filename=image.filename,
+                size=size,
+                limit=images.REFERENCE_MAX_BYTES // 2**20,
             )
     return None

@@ -109,7 +109,7 @@ class _FromImage(BaseModel):
 
 # "subtle": Topaz, faithful to the picture; "creative": Clarity, which invents detail.
 UpscaleMode = Literal["subtle", "creative"]
-UPSCALE_MODELS = {"subtle": "topaz-image-upscale", "creative": "clarity-upscale"}
+UPSCALE_MODELS = {"subtle": "topaz-image-upscale", "creative": "clarity-upscale"}  # i18n: not shown
 
 
 class Upscale(_FromImage):
@@ -148,9 +148,9 @@ def to_apiframe(prompt: str, request: JobRequest, *, webhook_url: str | None = N
     documents, and every reference to `input_images`, FLUX.2's reference field in the API
     schema; nothing the schema lacks is sent, and `resolution` uses the no-space form ("2MP").
     """
-    hooks: dict[str, Any] = {
-        "webhook_url": webhook_url,
-        "webhook_events": WEBHOOK_EVENTS if webhook_url else None,
+    hooks: dict[str, Any] = {  # Apiframe's field names
+        "webhook_url": webhook_url,  # i18n: not shown
+        "webhook_events": WEBHOOK_EVENTS if webhook_url else None,  # i18n: not shown
     }
     if isinstance(request, Upscale):
         if request.mode == "creative":

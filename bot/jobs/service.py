@@ -48,7 +48,7 @@ class JobService:
         job = await self.guilds.reserve(
             NewJob(
                 id=str(uuid.uuid4()),
-                idempotency_key=f"discord-{origin['interaction_id']}",
+                idempotency_key=f"discord-{origin['interaction_id']}",  # i18n: not shown
                 prompt=prompt,
                 request=request,
                 source=source,
@@ -73,7 +73,7 @@ class JobService:
             {JobState.PENDING},
             JobState.CANCELLED,
             error_kind=FailureKind.CANCELLED.value,
-            error_message=f"cancelled by <@{by_user_id}> while waiting",
+            error_message=f"cancelled by <@{by_user_id}> while waiting",  # i18n: not shown (admins)
             completed_at=utcnow(),
             next_check_at=None,
         )

@@ -64,7 +64,7 @@ class Sweeper:
             return [(job, poll) for job in jobs]
         for job in jobs:  # the page's one request, shared
             self.readings.spend(job.id, 1 / len(jobs))
-        page = asyncio.create_task(self._page(jobs), name="jobs-page")
+        page = asyncio.create_task(self._page(jobs), name="jobs-page")  # i18n: not shown
         self.pages.add(page)
         page.add_done_callback(self.pages.discard)
 

@@ -18,7 +18,7 @@ from bot.apiframe.models import Job, JobStatus
 
 log = logging.getLogger(__name__)
 
-WEBHOOK_ROUTE = "/apiframe/webhook/{secret}"
+WEBHOOK_ROUTE = "/apiframe/webhook/{secret}"  # i18n: not shown
 REFUSAL_LOG_SECONDS = 60.0
 _EVENTS = {JobStatus.COMPLETED: "completed", JobStatus.FAILED: "failed"}
 
@@ -32,7 +32,8 @@ def webhook_path_secret(api_key: str) -> str:
 
 def webhook_url(public_base: str, api_key: str) -> str:
     """The URL Apiframe is asked to call for every job."""
-    return f"{public_base.rstrip('/')}/apiframe/webhook/{webhook_path_secret(api_key)}"
+    secret = webhook_path_secret(api_key)
+    return f"{public_base.rstrip('/')}/apiframe/webhook/{secret}"  # i18n: not shown
 
 
 def read_event(body: bytes) -> tuple[Job, str]:
@@ -77,12 +78,12 @@ class WebhookReceiver:
         if not webhooks.verify(body, signature, self._api_key):
             self.rejected += 1
             self._log_refusal()
-            return web.json_response({"error": "invalid signature"}, status=401)
+            return web.json_response({"error": "invalid signature"}, status=401)  # i18n: not shown
         try:
             job, event = read_event(body)
         except ValueError:
             self.rejected += 1
-            return web.json_response({"error": "unreadable body"}, status=400)
+            return web.json_response({"error": "unreadable body"}, status=400)  # i18n: not shown
         self.received += 1
         key = (job.id, job.status.value, None if job.status.is_terminal else job.progress)
         if key in self._seen:

@@ -31,7 +31,7 @@ PAGE_SIZE = 5
 WORD_MAX = 40  # a filter word, carried in the page buttons' ids (at most 100 characters)
 # Apiframe keeps a result about a day; after that its URL is gone.
 RESULT_LIFETIME = timedelta(hours=24)
-KIND_CHOICES = [Choice(name=_T(label), value=kind) for kind, label in KIND_LABELS.items()]
+KIND_CHOICES = [Choice(name=_T(label.msgid), value=kind) for kind, label in KIND_LABELS.items()]
 
 
 def _filters(kind: str, word: str) -> str:

@@ -10,7 +10,9 @@ from discord.app_commands import Choice
 from discord.app_commands import locale_str as _T
 from discord.ext import commands
 
+from bot.i18n import render
 from bot.jobs.defaults import (
+    MEMBER_DEFAULTS,
     PRESET_NAME_MAX,
     SUFFIX_MAX,
     MemberDefaults,
@@ -66,7 +68,7 @@ async def capped_here(
         resolution=defaults.resolution or "0.5MP", upsample=bool(defaults.upsample), seed=0
     )
     sources = {
-        name: "your default" for name in ("resolution", "upsample") if getattr(defaults, name)
+        name: MEMBER_DEFAULTS for name in ("resolution", "upsample") if getattr(defaults, name)
     }
     _, notes = cap(
         probe,
@@ -74,7 +76,7 @@ async def capped_here(
         largest=tier.max_resolution or policy.max_resolution,
         upsampling_allowed=policy.upsampling_allowed,
     )
-    return notes
+    return [note.render(interaction.locale) for note in notes]
 
 
 def defaults_embed(
@@ -204,7 +206,9 @@ class MemberSettings(
                 raise PresetRefused(NOTHING_TO_SAVE)
             replaced = await members.save_preset(guild_id, interaction.user.id, preset)
         except PresetRefused as refused:
-            await interaction.edit_original_response(content=str(refused))
+            await interaction.edit_original_response(
+                content=render(refused.text, interaction.locale)
+            )
             return
         verb = "replaced" if replaced else "saved"
         title = f"Preset “{preset.name}” {verb}"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import aiohttp
 import discord
@@ -79,8 +79,7 @@ async def check_references(
         try:
             await images.check_reference_async(data)
         except images.ImageProblem as problem:
-            # A clause for the member (a `Text` once bot.images speaks their language).
-            clause: Any = getattr(problem, "text", str(problem))
+            clause = problem.text  # a clause, in the member's language
             return t(
                 "About `{filename}`: {problem}. Please attach a different image.",
                 filename=image.filename,

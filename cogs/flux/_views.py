@@ -234,9 +234,7 @@ class JobButton(
                 fresh=fresh,
             )
         except Refused as refused:
-            # Its text is for the member (a `Text` once bot.jobs speaks their language).
-            reason = getattr(refused, "text", str(refused))
-            await refuse_after_defer(interaction, say(interaction, reason), private)
+            await refuse_after_defer(interaction, say(interaction, refused.text), private)
             return
         await start_child(
             interaction,

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from PIL import Image
 from pydantic import ValidationError
 
-from bot import images
+from bot import i18n, images
 from bot.apiframe import errors, webhooks
 from bot.apiframe.client import error_from_response, parse_retry_after
 from bot.apiframe.models import (
@@ -150,8 +150,9 @@ def _built(prompt: str, request: JobRequest) -> None:
     its buttons; and stored, it reads back the same."""
     _wire(prompt, request, None)
     assert cost.estimate(request, cost.Prices()) >= 0
-    assert all(isinstance(v, str) for pair in describe.facts(request) for v in pair)
-    assert isinstance(describe.summary(request), str)
+    facts = describe.facts(request)
+    assert all(isinstance(i18n.render(v, "de"), str) for pair in facts for v in pair)
+    assert isinstance(describe.summary(request, "ja"), str)
     assert isinstance(actions.shown_actions(request, getattr(request, "size", None)), list)
     assert load_request(request.model_dump(mode="json")) == request
 
