@@ -50,7 +50,10 @@ async def test_a_command_from_a_dm_is_refused_politely() -> None:
 
     from app.bot import SERVERS_ONLY, FluxTree
 
-    interaction: Any = SimpleNamespace(guild_id=None)
-    with pytest.raises(app_commands.NoPrivateMessage, match=SERVERS_ONLY):
+    interaction: Any = SimpleNamespace(guild_id=None, locale="en-US")
+    with pytest.raises(app_commands.NoPrivateMessage, match=str(SERVERS_ONLY)):
+        await FluxTree.interaction_check(None, interaction)  # type: ignore[arg-type]
+    interaction.locale = "de"  # in the member's language
+    with pytest.raises(app_commands.NoPrivateMessage, match="Ich funktioniere nur auf Servern"):
         await FluxTree.interaction_check(None, interaction)  # type: ignore[arg-type]
     assert await FluxTree.interaction_check(None, SimpleNamespace(guild_id=1))  # type: ignore[arg-type]
