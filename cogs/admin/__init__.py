@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import discord
@@ -12,15 +11,24 @@ from discord.app_commands import Choice
 from discord.app_commands import locale_str as _T
 from discord.ext import commands
 
+from bot import i18n
+from bot.i18n import t
 from bot.moderation.patterns import validate_pattern
 from bot.moderation.policy import INHERIT, GuildPolicy, Tier
 from bot.storage.guilds import PolicyRefused
-from cogs import audit
 from cogs.admin import _format, _report
 from cogs.admin._checks import admin_only, manager_only
-from cogs.admin._options import PERIOD_CHOICES, RESOLUTION_CHOICES, GenerateIn, features_edit
-from cogs.admin._terms import MAX_PATTERNS, MAX_TERM, MAX_WORDS, TERM_HELP, added, no_limit, term
-from cogs.i18n import names
+from cogs.admin._editing import Editing
+from cogs.admin._options import (
+    LANGUAGE_CHOICES,
+    PERIOD_CHOICES,
+    RESOLUTION_CHOICES,
+    SERVER_DEFAULT,
+    GenerateIn,
+    features_edit,
+)
+from cogs.admin._terms import MAX_PATTERNS, MAX_TERM, added, no_limit
+from cogs.i18n import names, server_language
 
 if TYPE_CHECKING:
     from app.bot import FluxBot
@@ -29,7 +37,10 @@ if TYPE_CHECKING:
 @app_commands.guild_only()
 @app_commands.default_permissions(manage_guild=True)
 class Admin(
-    commands.GroupCog, group_name=_T("flux-admin"), group_description=_T("Set up the image bot")
+    Editing,
+    commands.GroupCog,
+    group_name=_T("flux-admin"),
+    group_description=_T("Set up the image bot"),
 ):
     """Every subcommand answers privately with what changed and writes it to the audit log."""
 
@@ -46,66 +57,15 @@ class Admin(
         self.bot = bot
         super().__init__()
 
-    # --- plumbing ---------------------------------------------------------------------
-
-    async def _change(self, interaction: discord.Interaction[FluxBot], **changes: Any) -> None:
-        await self._edit(interaction, lambda _: changes)
-
-    async def _update(
-        self, interaction: discord.Interaction[FluxBot], field: str, edit: Any
-    ) -> None:
-        """Change one collection field with `edit(old) -> new`."""
-        await self._edit(interaction, lambda policy: {field: edit(getattr(policy, field))})
-
-    async def _edit(
-        self,
-        interaction: discord.Interaction[FluxBot],
-        edit: Callable[[GuildPolicy], dict[str, Any]],
-    ) -> None:
-        """Apply `edit` to the policy as stored, under the guild's lock (see GuildStore.edit)."""
-        await interaction.response.defer(ephemeral=True, thinking=True)
-        guild_id = interaction.guild_id or 0
-        try:
-            change = await self.bot.guild_store.edit(guild_id, self.bot.policy_defaults, edit)
-        except PolicyRefused as refused:
-            await interaction.edit_original_response(content=str(refused))
-            return
-        await self._report(interaction, _format.diff(change.before, change.after))
-
-    async def _report(
-        self, interaction: discord.Interaction[FluxBot], changes: list[tuple[str, str, str]]
-    ) -> None:
-        if not changes:
-            await interaction.edit_original_response(content=_format.NOTHING_CHANGED)
-            return
-        text = "\n".join(f"**{name}**: {before} → {after}" for name, before, after in changes)
-        await interaction.edit_original_response(content=audit.clip("Changed:\n" + text, 2000))
-        entry = audit.change_entry(
-            user_id=interaction.user.id, changes=changes, when=interaction.created_at
-        )
-        await self.bot.audit.record(interaction.guild_id, entry)
-
-    async def _add_term(
-        self, interaction: discord.Interaction[FluxBot], field: str, text: str
-    ) -> None:
-        word = term(text)
-        if word is None:
-            await self._tell(interaction, TERM_HELP)
-            return
-        await self._update(interaction, field, lambda old: added(old, word, MAX_WORDS))
-
-    async def _tell(self, interaction: discord.Interaction[FluxBot], message: str) -> None:
-        await interaction.response.send_message(message, ephemeral=True)
-
     # --- show -------------------------------------------------------------------------
 
     @app_commands.command(name=_T("show"), description=_T("Show the settings in force"))
     @manager_only
     async def show(self, interaction: discord.Interaction[FluxBot]) -> None:
         policy = await self.bot.guild_policy(interaction.guild_id)
-        await interaction.response.send_message(
-            embed=_report.settings_embed(policy), ephemeral=True
-        )
+        server = interaction.guild.preferred_locale if interaction.guild else None
+        embed = _report.settings_embed(policy, interaction.locale, server)
+        await interaction.response.send_message(embed=embed, ephemeral=True)
 
     # --- where ------------------------------------------------------------------------
 
@@ -180,9 +140,15 @@ class Admin(
         self,
         interaction: discord.Interaction[FluxBot],
         member: discord.Member,
-        reason: app_commands.Range[str, 1, 200] = "no reason given",
+        reason: app_commands.Range[str, 1, 200] | None = None,
     ) -> None:
-        await self._update(interaction, "banned", lambda old: {**old, member.id: reason})
+        def edit(policy: GuildPolicy) -> dict[str, Any]:
+            # Shown to the member as written: without one, in the server's language.
+            language = server_language(interaction.guild, policy.language)
+            given = reason or i18n.render(t("no reason given"), language)
+            return {"banned": {**policy.banned, member.id: given}}
+
+        await self._edit(interaction, edit)
 
     @app_commands.command(name=_T("unban"), description=_T("Let a banned member generate again"))
     @app_commands.rename(**names("member"))
@@ -223,7 +189,7 @@ class Admin(
         if in_flight is not None:
             changes["jobs_per_member"] = in_flight
         if not changes:
-            await self._tell(interaction, "Give at least one limit to change.")
+            await self._tell(interaction, t("Give at least one limit to change."))
             return
         await self._change(interaction, **changes)
 
@@ -298,7 +264,7 @@ class Admin(
             outpaint=zoom_and_pan,
         )
         if edit is None:
-            await self._tell(interaction, "Give at least one option to change.")
+            await self._tell(interaction, t("Give at least one option to change."))
             return
         await self._edit(interaction, edit)
 
@@ -323,7 +289,7 @@ class Admin(
         if warn_percent is not None:
             changes["budget_warn_percent"] = warn_percent
         if not changes:
-            await self._tell(interaction, "Give `credits` or `warn_percent`.")
+            await self._tell(interaction, t("Give `credits` or `warn_percent`."))
             return
         await self._change(interaction, **changes)
 
@@ -351,7 +317,9 @@ class Admin(
         if kind.value == "pattern":
             problem = await asyncio.to_thread(validate_pattern, text)  # runs it, with timeouts
             if problem:
-                await self._tell(interaction, f"That pattern can't be used: {problem}.")
+                await self._tell(
+                    interaction, t("That pattern can't be used: {problem}.", problem=problem)
+                )
                 return
             await self._update(
                 interaction, "blocked_patterns", lambda old: added(old, text, MAX_PATTERNS)
@@ -372,7 +340,7 @@ class Admin(
                 return {"blocked_words": tuple(w for w in policy.blocked_words if w != word)}
             if text in policy.blocked_patterns:
                 return {"blocked_patterns": tuple(p for p in policy.blocked_patterns if p != text)}
-            raise PolicyRefused("That word or pattern isn't blocked.")
+            raise PolicyRefused(t("That word or pattern isn't blocked."))
 
         await self._edit(interaction, edit)
 
@@ -380,7 +348,8 @@ class Admin(
     @manager_only
     async def rule_list(self, interaction: discord.Interaction[FluxBot]) -> None:
         policy = await self.bot.guild_policy(interaction.guild_id)
-        await interaction.response.send_message(embed=_report.rules_embed(policy), ephemeral=True)
+        embed = _report.rules_embed(policy, interaction.locale)
+        await interaction.response.send_message(embed=embed, ephemeral=True)
 
     # --- adult content ----------------------------------------------------------------
 
@@ -429,13 +398,27 @@ class Admin(
             if permissions is not None and not (
                 permissions.send_messages and permissions.embed_links
             ):
-                await self._tell(
-                    interaction,
-                    f"I can't post in {channel.mention}: I need **Send Messages** and"
-                    " **Embed Links** there.",
+                refusal = t(
+                    "I can't post in {channel}: I need **Send Messages** and **Embed Links**"
+                    " there.",
+                    channel=channel.mention,
                 )
+                await self._tell(interaction, refusal)
                 return
         await self._change(interaction, audit_channel_id=channel.id if channel else None)
+
+    @app_commands.command(
+        name=_T("language"), description=_T("The language of posts everyone reads")
+    )
+    @app_commands.rename(**names("language"))
+    @app_commands.describe(language=_T("For results in channels, the audit log and warnings"))
+    @app_commands.choices(language=LANGUAGE_CHOICES)
+    @manager_only
+    async def language(
+        self, interaction: discord.Interaction[FluxBot], language: Choice[str]
+    ) -> None:
+        chosen = None if language.value == SERVER_DEFAULT else language.value
+        await self._change(interaction, language=chosen)
 
     @manager.command(name=_T("add"), description=_T("Let a role use /flux-admin"))
     @app_commands.rename(**names("role"))
@@ -463,13 +446,13 @@ class Admin(
     @admin_only
     async def reset(self, interaction: discord.Interaction[FluxBot], confirm: bool) -> None:
         if not confirm:
-            await self._tell(interaction, "Nothing reset: set `confirm` to True to reset.")
+            await self._tell(interaction, t("Nothing reset: set `confirm` to True to reset."))
             return
         await interaction.response.defer(ephemeral=True, thinking=True)
         change = await self.bot.guild_store.reset(
             interaction.guild_id or 0, self.bot.policy_defaults
         )
-        await self._report(interaction, _format.diff(change.before, change.after))
+        await self._report(interaction, change.before, change.after)
 
     # --- usage ------------------------------------------------------------------------
 
@@ -485,13 +468,15 @@ class Admin(
         export: bool = False,
     ) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
+        locale = interaction.locale
         since, until, label = _format.period_bounds(
             period.value if period else "month", discord.utils.utcnow()
         )
         rows = await self.bot.guild_store.report(interaction.guild_id, since, until)
         days = await self.bot.guild_store.daily(interaction.guild_id, since, until)
-        embed = _report.usage_embed(rows, label).set_image(url=f"attachment://{_report.CHART_NAME}")
-        files = [await _report.usage_chart(interaction.guild, rows, days, label)]
+        embed = _report.usage_embed(rows, label, interaction.locale)
+        embed.set_image(url=f"attachment://{_report.CHART_NAME}")
+        files = [await _report.usage_chart(interaction.guild, rows, days, label, locale)]
         files += [_report.usage_csv(rows, since, until)] if export else []
         await interaction.edit_original_response(embed=embed, attachments=files)
 

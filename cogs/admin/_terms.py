@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot.i18n import t
 from bot.moderation.prompts import normalize
 from bot.storage.guilds import PolicyRefused
 
@@ -10,7 +11,7 @@ MAX_PATTERNS = 50
 MAX_TERM = 100
 
 
-TERM_HELP = "Give a word or phrase with at least two letters or digits in it."
+TERM_HELP = t("Give a word or phrase with at least two letters or digits in it.")
 
 
 def no_limit(value: int | None) -> int | None:
@@ -27,7 +28,7 @@ def term(text: str) -> str | None:
 def added(old: tuple[str, ...], entry: str, most: int) -> tuple[str, ...]:
     """`old` with `entry` at the end; refused when already there or the list is full."""
     if entry in old:
-        raise PolicyRefused("That is already on the list.")
+        raise PolicyRefused(t("That is already on the list."))
     if len(old) >= most:
-        raise PolicyRefused(f"The list is full ({most} entries); remove one first.")
+        raise PolicyRefused(t("The list is full ({most} entries); remove one first.", most=most))
     return (*old, entry)
