@@ -15,20 +15,20 @@ from bot import i18n
 from bot.i18n import t
 from bot.moderation.patterns import validate_pattern
 from bot.moderation.policy import INHERIT, GuildPolicy, Tier
-from bot.storage.guilds import PolicyRefused
 from cogs.admin import _format, _report
 from cogs.admin._checks import admin_only, manager_only
 from cogs.admin._editing import Editing
 from cogs.admin._options import (
     LANGUAGE_CHOICES,
+    OPTIONS,
     PERIOD_CHOICES,
     RESOLUTION_CHOICES,
     SERVER_DEFAULT,
     GenerateIn,
     features_edit,
 )
-from cogs.admin._terms import MAX_PATTERNS, MAX_TERM, added, no_limit
-from cogs.i18n import names, server_language
+from cogs.admin._terms import MAX_PATTERNS, MAX_TERM, added, no_limit, unblocked
+from cogs.i18n import server_language
 
 if TYPE_CHECKING:
     from app.bot import FluxBot
@@ -70,7 +70,7 @@ class Admin(
     # --- where ------------------------------------------------------------------------
 
     @channel.command(name=_T("allow"), description=_T("Allow generating in a channel"))
-    @app_commands.rename(**names("channel"))
+    @app_commands.rename(channel=_T("channel"))
     @manager_only
     async def channel_allow(
         self, interaction: discord.Interaction[FluxBot], channel: GenerateIn
@@ -82,7 +82,7 @@ class Admin(
         )
 
     @channel.command(name=_T("remove"), description=_T("Stop generating in a channel"))
-    @app_commands.rename(**names("channel"))
+    @app_commands.rename(channel=_T("channel"))
     @manager_only
     async def channel_remove(
         self, interaction: discord.Interaction[FluxBot], channel: GenerateIn
@@ -97,7 +97,7 @@ class Admin(
         await self._change(interaction, allowed_channels=())
 
     @channel.command(name=_T("threads"), description=_T("Whether threads follow their channel"))
-    @app_commands.rename(**names("inherit"))
+    @app_commands.rename(inherit=_T("inherit"))
     @app_commands.describe(inherit=_T("On: a thread is allowed when its channel is"))
     @manager_only
     async def channel_threads(
@@ -108,7 +108,7 @@ class Admin(
     # --- who --------------------------------------------------------------------------
 
     @role.command(name=_T("allow"), description=_T("Let members with this role generate"))
-    @app_commands.rename(**names("role"))
+    @app_commands.rename(role=_T("role"))
     @manager_only
     async def role_allow(
         self, interaction: discord.Interaction[FluxBot], role: discord.Role
@@ -118,7 +118,7 @@ class Admin(
         )
 
     @role.command(name=_T("remove"), description=_T("Remove a role from the allowed roles"))
-    @app_commands.rename(**names("role"))
+    @app_commands.rename(role=_T("role"))
     @manager_only
     async def role_remove(
         self, interaction: discord.Interaction[FluxBot], role: discord.Role
@@ -133,7 +133,7 @@ class Admin(
         await self._change(interaction, allowed_roles=())
 
     @app_commands.command(name=_T("ban"), description=_T("Stop a member from generating"))
-    @app_commands.rename(**names("member", "reason"))
+    @app_commands.rename(member=_T("member"), reason=_T("reason"))
     @app_commands.describe(reason=_T("Shown to the member when they try"))
     @manager_only
     async def ban(
@@ -151,7 +151,7 @@ class Admin(
         await self._edit(interaction, edit)
 
     @app_commands.command(name=_T("unban"), description=_T("Let a banned member generate again"))
-    @app_commands.rename(**names("member"))
+    @app_commands.rename(member=_T("member"))
     @manager_only
     async def unban(
         self, interaction: discord.Interaction[FluxBot], member: discord.Member
@@ -163,7 +163,9 @@ class Admin(
     # --- how much ---------------------------------------------------------------------
 
     @app_commands.command(name=_T("limits"), description=_T("Limits for every member"))
-    @app_commands.rename(**names("daily", "monthly", "cooldown", "in_flight"))
+    @app_commands.rename(
+        daily=_T("daily"), monthly=_T("monthly"), cooldown=_T("cooldown"), in_flight=_T("in_flight")
+    )
     @app_commands.describe(
         daily=_T("Images per member per day (0 means no limit)"),
         monthly=_T("Images per member per month (0 means no limit)"),
@@ -196,7 +198,12 @@ class Admin(
     @tier.command(
         name=_T("set"), description=_T("Set a role's limits (the most generous role wins)")
     )
-    @app_commands.rename(**names("role", "daily", "monthly", "max_resolution"))
+    @app_commands.rename(
+        role=_T("role"),
+        daily=_T("daily"),
+        monthly=_T("monthly"),
+        max_resolution=_T("max_resolution"),
+    )
     @app_commands.describe(
         daily=_T("Images per day (0 means no limit; leave out for everyone's)"),
         monthly=_T("Images per month (0 means no limit; leave out for everyone's)"),
@@ -223,7 +230,7 @@ class Admin(
         )
 
     @tier.command(name=_T("remove"), description=_T("Remove a role's tier"))
-    @app_commands.rename(**names("role"))
+    @app_commands.rename(role=_T("role"))
     @manager_only
     async def tier_remove(
         self, interaction: discord.Interaction[FluxBot], role: discord.Role
@@ -236,7 +243,11 @@ class Admin(
 
     @app_commands.command(name=_T("features"), description=_T("Sizes and options members may use"))
     @app_commands.rename(
-        **names("max_resolution", "reference_images", "upsampling", "upscale", "zoom_and_pan")
+        max_resolution=_T("max_resolution"),
+        reference_images=_T("reference_images"),
+        upsampling=_T("upsampling"),
+        upscale=_T("upscale"),
+        zoom_and_pan=_T("zoom_and_pan"),
     )
     @app_commands.describe(
         max_resolution=_T("Largest resolution for everyone (role tiers can allow more)"),
@@ -271,7 +282,7 @@ class Admin(
     # --- spend ------------------------------------------------------------------------
 
     @app_commands.command(name=_T("budget"), description=_T("Monthly spending limit in credits"))
-    @app_commands.rename(**names("credits", "warn_percent"))
+    @app_commands.rename(credits=_T("credits"), warn_percent=_T("warn_percent"))
     @app_commands.describe(
         credits=_T("Apiframe credits per month (0 means no budget)"),
         warn_percent=_T("Warn the audit channel at this percentage"),
@@ -289,14 +300,15 @@ class Admin(
         if warn_percent is not None:
             changes["budget_warn_percent"] = warn_percent
         if not changes:
-            await self._tell(interaction, t("Give `credits` or `warn_percent`."))
+            give = t("Give `{credits}` or `{warn_percent}`.", **OPTIONS)
+            await self._tell(interaction, give)
             return
         await self._change(interaction, **changes)
 
     # --- prompt rules -----------------------------------------------------------------
 
     @rule.command(name=_T("add"), description=_T("Block a word, phrase or pattern in prompts"))
-    @app_commands.rename(**names("kind", "text"))
+    @app_commands.rename(kind=_T("kind"), text=_T("text"))
     @app_commands.describe(
         kind=_T("A word or phrase (obfuscation-resistant), or a regular expression"),
         text=_T("The word, phrase or pattern"),
@@ -328,21 +340,12 @@ class Admin(
         await self._add_term(interaction, "blocked_words", text)
 
     @rule.command(name=_T("remove"), description=_T("Unblock a word, phrase or pattern"))
-    @app_commands.rename(**names("text"))
+    @app_commands.rename(text=_T("text"))
     @manager_only
     async def rule_remove(
         self, interaction: discord.Interaction[FluxBot], text: app_commands.Range[str, 1, MAX_TERM]
     ) -> None:
-        word = " ".join(text.lower().split())
-
-        def edit(policy: GuildPolicy) -> dict[str, Any]:
-            if word in policy.blocked_words:
-                return {"blocked_words": tuple(w for w in policy.blocked_words if w != word)}
-            if text in policy.blocked_patterns:
-                return {"blocked_patterns": tuple(p for p in policy.blocked_patterns if p != text)}
-            raise PolicyRefused(t("That word or pattern isn't blocked."))
-
-        await self._edit(interaction, edit)
+        await self._edit(interaction, unblocked(text))
 
     @rule.command(name=_T("list"), description=_T("List the blocked words and patterns"))
     @manager_only
@@ -356,14 +359,14 @@ class Admin(
     @adult.command(
         name=_T("allow"), description=_T("Allow adult prompts in age-restricted channels")
     )
-    @app_commands.rename(**names("enabled"))
+    @app_commands.rename(enabled=_T("enabled"))
     @app_commands.describe(enabled=_T("Off: adult prompts are refused everywhere"))
     @manager_only
     async def adult_allow(self, interaction: discord.Interaction[FluxBot], enabled: bool) -> None:
         await self._change(interaction, adult_allowed=enabled)
 
     @adult.command(name=_T("add-term"), description=_T("Treat a word as adult content"))
-    @app_commands.rename(**names("term"))
+    @app_commands.rename(term=_T("term"))
     @manager_only
     async def adult_add(
         self, interaction: discord.Interaction[FluxBot], term: app_commands.Range[str, 1, MAX_TERM]
@@ -371,7 +374,7 @@ class Admin(
         await self._add_term(interaction, "adult_terms", term)
 
     @adult.command(name=_T("remove-term"), description=_T("Stop treating a word as adult content"))
-    @app_commands.rename(**names("term"))
+    @app_commands.rename(term=_T("term"))
     @manager_only
     async def adult_remove(
         self, interaction: discord.Interaction[FluxBot], term: app_commands.Range[str, 1, MAX_TERM]
@@ -384,7 +387,7 @@ class Admin(
     # --- audit and managers -----------------------------------------------------------
 
     @app_commands.command(name=_T("audit-channel"), description=_T("Where the audit log goes"))
-    @app_commands.rename(**names("channel"))
+    @app_commands.rename(channel=_T("channel"))
     @app_commands.describe(channel=_T("Leave out to turn the audit log off"))
     @manager_only
     async def audit_channel(
@@ -410,7 +413,7 @@ class Admin(
     @app_commands.command(
         name=_T("language"), description=_T("The language of posts everyone reads")
     )
-    @app_commands.rename(**names("language"))
+    @app_commands.rename(language=_T("language"))
     @app_commands.describe(language=_T("For results in channels, the audit log and warnings"))
     @app_commands.choices(language=LANGUAGE_CHOICES)
     @manager_only
@@ -421,7 +424,7 @@ class Admin(
         await self._change(interaction, language=chosen)
 
     @manager.command(name=_T("add"), description=_T("Let a role use /flux-admin"))
-    @app_commands.rename(**names("role"))
+    @app_commands.rename(role=_T("role"))
     @admin_only
     async def manager_add(
         self, interaction: discord.Interaction[FluxBot], role: discord.Role
@@ -431,7 +434,7 @@ class Admin(
         )
 
     @manager.command(name=_T("remove"), description=_T("Stop a role using /flux-admin"))
-    @app_commands.rename(**names("role"))
+    @app_commands.rename(role=_T("role"))
     @admin_only
     async def manager_remove(
         self, interaction: discord.Interaction[FluxBot], role: discord.Role
@@ -441,12 +444,15 @@ class Admin(
         )
 
     @app_commands.command(name=_T("reset"), description=_T("Forget every change: back to defaults"))
-    @app_commands.rename(**names("confirm"))
+    @app_commands.rename(confirm=_T("confirm"))
     @app_commands.describe(confirm=_T("Set to True to really reset"))
     @admin_only
     async def reset(self, interaction: discord.Interaction[FluxBot], confirm: bool) -> None:
         if not confirm:
-            await self._tell(interaction, t("Nothing reset: set `confirm` to True to reset."))
+            refusal = t(
+                "Nothing reset: set `{confirm}` to True to reset.", confirm=OPTIONS["confirm"]
+            )
+            await self._tell(interaction, refusal)
             return
         await interaction.response.defer(ephemeral=True, thinking=True)
         change = await self.bot.guild_store.reset(
@@ -457,7 +463,7 @@ class Admin(
     # --- usage ------------------------------------------------------------------------
 
     @app_commands.command(name=_T("usage"), description=_T("Generations and credits per member"))
-    @app_commands.rename(**names("period", "export"))
+    @app_commands.rename(period=_T("period"), export=_T("export"))
     @app_commands.describe(period=_T("Which period"), export=_T("Attach the full table as CSV"))
     @app_commands.choices(period=PERIOD_CHOICES)
     @manager_only

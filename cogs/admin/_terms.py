@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from bot.i18n import t
+from bot.moderation.policy import GuildPolicy
 from bot.moderation.prompts import normalize
 from bot.storage.guilds import PolicyRefused
 
@@ -32,3 +36,18 @@ def added(old: tuple[str, ...], entry: str, most: int) -> tuple[str, ...]:
     if len(old) >= most:
         raise PolicyRefused(t("The list is full ({most} entries); remove one first.", most=most))
     return (*old, entry)
+
+
+def unblocked(text: str) -> Callable[[GuildPolicy], dict[str, Any]]:
+    """The edit that unblocks `text`: a blocked word (as stored) or else a pattern (as
+    written); refused when it is neither."""
+    word = " ".join(text.lower().split())
+
+    def edit(policy: GuildPolicy) -> dict[str, Any]:
+        if word in policy.blocked_words:
+            return {"blocked_words": tuple(w for w in policy.blocked_words if w != word)}
+        if text in policy.blocked_patterns:
+            return {"blocked_patterns": tuple(p for p in policy.blocked_patterns if p != text)}
+        raise PolicyRefused(t("That word or pattern isn't blocked."))
+
+    return edit
