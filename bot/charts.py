@@ -103,6 +103,15 @@ def readable(text: str) -> bool:
     return all(ord(c) in _drawable() for c in text if not c.isspace())
 
 
+def chart_language(locale: object, title: Renderable) -> str:
+    """The language of `locale` if the installed fonts draw the chart's words in it, else
+    English."""
+    lang = i18n.language(locale)
+    shown = [i18n.render(x, lang) for x in (title, IMAGES_LABEL, CREDITS_LABEL, TOP_LABEL)]
+    shown += [i18n.render(x, lang) for x in (EMPTY_PERIOD, NOBODY)]
+    return lang if all(readable(x) for x in shown) else i18n.ENGLISH
+
+
 def usage_chart(
     days: Sequence[DayTotals],
     top: Sequence[tuple[str, int]],
@@ -112,10 +121,7 @@ def usage_chart(
     """A PNG: images (bars) and credits (line) over the period, and the top members by
     images (up to 8, names as given); the title and labels in the language of `locale` when
     the fonts can draw it, else in English."""
-    lang = i18n.language(locale)
-    shown = [i18n.render(x, lang) for x in (title, IMAGES_LABEL, TOP_LABEL, EMPTY_PERIOD)]
-    if lang != i18n.ENGLISH and not all(readable(x) for x in shown):
-        lang = i18n.ENGLISH
+    lang = chart_language(locale, title)
     figure = Figure(figsize=(WIDTH, HEIGHT), dpi=DPI, facecolor=CARD, layout="constrained")
     FigureCanvasAgg(figure)
     left, right = figure.subplots(1, 2, width_ratios=(2.2, 1), squeeze=True)

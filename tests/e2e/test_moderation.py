@@ -243,6 +243,12 @@ async def test_language_sets_posts_for_everyone_and_moderators_read_their_own(
     await standin.wait_for(audited("**Language of posts everyone reads**: Français → server"))
     shown = await admin(standin, "show")
     assert "server default (English)" in shown.embeds[0]["fields"][-1]["value"]
+    # A member's own /flux-usage is in their language, whatever the server's.
+    handle = await standin.invoke("flux-usage", user="alice", locale="pt-BR")
+    usage = (await handle.wait_original(ready)).embeds[0]
+    assert usage["title"] == "Seu uso de imagens"
+    fields = {f["name"]: f["value"] for f in usage["fields"]}
+    assert fields["Hoje"].startswith("0 de 1.234 usadas, **restam 1.234**")
 
 
 async def test_rule_changes_name_the_entries_and_refuse_useless_ones(
