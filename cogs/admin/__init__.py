@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import discord
@@ -12,15 +11,24 @@ from discord.app_commands import Choice
 from discord.app_commands import locale_str as _T
 from discord.ext import commands
 
+from bot import i18n
+from bot.i18n import t
 from bot.moderation.patterns import validate_pattern
 from bot.moderation.policy import INHERIT, GuildPolicy, Tier
-from bot.storage.guilds import PolicyRefused
-from cogs import audit
 from cogs.admin import _format, _report
 from cogs.admin._checks import admin_only, manager_only
-from cogs.admin._options import PERIOD_CHOICES, RESOLUTION_CHOICES, GenerateIn, features_edit
-from cogs.admin._terms import MAX_PATTERNS, MAX_TERM, MAX_WORDS, TERM_HELP, added, no_limit, term
-from cogs.i18n import names
+from cogs.admin._editing import Editing
+from cogs.admin._options import (
+    LANGUAGE_CHOICES,
+    OPTIONS,
+    PERIOD_CHOICES,
+    RESOLUTION_CHOICES,
+    SERVER_DEFAULT,
+    GenerateIn,
+    features_edit,
+)
+from cogs.admin._terms import MAX_PATTERNS, MAX_TERM, added, no_limit, unblocked
+from cogs.i18n import server_language
 
 if TYPE_CHECKING:
     from app.bot import FluxBot
@@ -29,7 +37,10 @@ if TYPE_CHECKING:
 @app_commands.guild_only()
 @app_commands.default_permissions(manage_guild=True)
 class Admin(
-    commands.GroupCog, group_name=_T("flux-admin"), group_description=_T("Set up the image bot")
+    Editing,
+    commands.GroupCog,
+    group_name=_T("flux-admin"),
+    group_description=_T("Set up the image bot"),
 ):
     """Every subcommand answers privately with what changed and writes it to the audit log."""
 
@@ -46,71 +57,20 @@ class Admin(
         self.bot = bot
         super().__init__()
 
-    # --- plumbing ---------------------------------------------------------------------
-
-    async def _change(self, interaction: discord.Interaction[FluxBot], **changes: Any) -> None:
-        await self._edit(interaction, lambda _: changes)
-
-    async def _update(
-        self, interaction: discord.Interaction[FluxBot], field: str, edit: Any
-    ) -> None:
-        """Change one collection field with `edit(old) -> new`."""
-        await self._edit(interaction, lambda policy: {field: edit(getattr(policy, field))})
-
-    async def _edit(
-        self,
-        interaction: discord.Interaction[FluxBot],
-        edit: Callable[[GuildPolicy], dict[str, Any]],
-    ) -> None:
-        """Apply `edit` to the policy as stored, under the guild's lock (see GuildStore.edit)."""
-        await interaction.response.defer(ephemeral=True, thinking=True)
-        guild_id = interaction.guild_id or 0
-        try:
-            change = await self.bot.guild_store.edit(guild_id, self.bot.policy_defaults, edit)
-        except PolicyRefused as refused:
-            await interaction.edit_original_response(content=str(refused))
-            return
-        await self._report(interaction, _format.diff(change.before, change.after))
-
-    async def _report(
-        self, interaction: discord.Interaction[FluxBot], changes: list[tuple[str, str, str]]
-    ) -> None:
-        if not changes:
-            await interaction.edit_original_response(content=_format.NOTHING_CHANGED)
-            return
-        text = "\n".join(f"**{name}**: {before} → {after}" for name, before, after in changes)
-        await interaction.edit_original_response(content=audit.clip("Changed:\n" + text, 2000))
-        entry = audit.change_entry(
-            user_id=interaction.user.id, changes=changes, when=interaction.created_at
-        )
-        await self.bot.audit.record(interaction.guild_id, entry)
-
-    async def _add_term(
-        self, interaction: discord.Interaction[FluxBot], field: str, text: str
-    ) -> None:
-        word = term(text)
-        if word is None:
-            await self._tell(interaction, TERM_HELP)
-            return
-        await self._update(interaction, field, lambda old: added(old, word, MAX_WORDS))
-
-    async def _tell(self, interaction: discord.Interaction[FluxBot], message: str) -> None:
-        await interaction.response.send_message(message, ephemeral=True)
-
     # --- show -------------------------------------------------------------------------
 
     @app_commands.command(name=_T("show"), description=_T("Show the settings in force"))
     @manager_only
     async def show(self, interaction: discord.Interaction[FluxBot]) -> None:
         policy = await self.bot.guild_policy(interaction.guild_id)
-        await interaction.response.send_message(
-            embed=_report.settings_embed(policy), ephemeral=True
-        )
+        server = interaction.guild.preferred_locale if interaction.guild else None
+        embed = _report.settings_embed(policy, interaction.locale, server)
+        await interaction.response.send_message(embed=embed, ephemeral=True)
 
     # --- where ------------------------------------------------------------------------
 
     @channel.command(name=_T("allow"), description=_T("Allow generating in a channel"))
-    @app_commands.rename(**names("channel"))
+    @app_commands.rename(channel=_T("channel"))
     @manager_only
     async def channel_allow(
         self, interaction: discord.Interaction[FluxBot], channel: GenerateIn
@@ -122,7 +82,7 @@ class Admin(
         )
 
     @channel.command(name=_T("remove"), description=_T("Stop generating in a channel"))
-    @app_commands.rename(**names("channel"))
+    @app_commands.rename(channel=_T("channel"))
     @manager_only
     async def channel_remove(
         self, interaction: discord.Interaction[FluxBot], channel: GenerateIn
@@ -137,7 +97,7 @@ class Admin(
         await self._change(interaction, allowed_channels=())
 
     @channel.command(name=_T("threads"), description=_T("Whether threads follow their channel"))
-    @app_commands.rename(**names("inherit"))
+    @app_commands.rename(inherit=_T("inherit"))
     @app_commands.describe(inherit=_T("On: a thread is allowed when its channel is"))
     @manager_only
     async def channel_threads(
@@ -148,7 +108,7 @@ class Admin(
     # --- who --------------------------------------------------------------------------
 
     @role.command(name=_T("allow"), description=_T("Let members with this role generate"))
-    @app_commands.rename(**names("role"))
+    @app_commands.rename(role=_T("role"))
     @manager_only
     async def role_allow(
         self, interaction: discord.Interaction[FluxBot], role: discord.Role
@@ -158,7 +118,7 @@ class Admin(
         )
 
     @role.command(name=_T("remove"), description=_T("Remove a role from the allowed roles"))
-    @app_commands.rename(**names("role"))
+    @app_commands.rename(role=_T("role"))
     @manager_only
     async def role_remove(
         self, interaction: discord.Interaction[FluxBot], role: discord.Role
@@ -173,19 +133,25 @@ class Admin(
         await self._change(interaction, allowed_roles=())
 
     @app_commands.command(name=_T("ban"), description=_T("Stop a member from generating"))
-    @app_commands.rename(**names("member", "reason"))
+    @app_commands.rename(member=_T("member"), reason=_T("reason"))
     @app_commands.describe(reason=_T("Shown to the member when they try"))
     @manager_only
     async def ban(
         self,
         interaction: discord.Interaction[FluxBot],
         member: discord.Member,
-        reason: app_commands.Range[str, 1, 200] = "no reason given",
+        reason: app_commands.Range[str, 1, 200] | None = None,
     ) -> None:
-        await self._update(interaction, "banned", lambda old: {**old, member.id: reason})
+        def edit(policy: GuildPolicy) -> dict[str, Any]:
+            # Shown to the member as written: without one, in the server's language.
+            language = server_language(interaction.guild, policy.language)
+            given = reason or i18n.render(t("no reason given"), language)
+            return {"banned": {**policy.banned, member.id: given}}
+
+        await self._edit(interaction, edit)
 
     @app_commands.command(name=_T("unban"), description=_T("Let a banned member generate again"))
-    @app_commands.rename(**names("member"))
+    @app_commands.rename(member=_T("member"))
     @manager_only
     async def unban(
         self, interaction: discord.Interaction[FluxBot], member: discord.Member
@@ -197,7 +163,9 @@ class Admin(
     # --- how much ---------------------------------------------------------------------
 
     @app_commands.command(name=_T("limits"), description=_T("Limits for every member"))
-    @app_commands.rename(**names("daily", "monthly", "cooldown", "in_flight"))
+    @app_commands.rename(
+        daily=_T("daily"), monthly=_T("monthly"), cooldown=_T("cooldown"), in_flight=_T("in_flight")
+    )
     @app_commands.describe(
         daily=_T("Images per member per day (0 means no limit)"),
         monthly=_T("Images per member per month (0 means no limit)"),
@@ -223,14 +191,19 @@ class Admin(
         if in_flight is not None:
             changes["jobs_per_member"] = in_flight
         if not changes:
-            await self._tell(interaction, "Give at least one limit to change.")
+            await self._tell(interaction, t("Give at least one limit to change."))
             return
         await self._change(interaction, **changes)
 
     @tier.command(
         name=_T("set"), description=_T("Set a role's limits (the most generous role wins)")
     )
-    @app_commands.rename(**names("role", "daily", "monthly", "max_resolution"))
+    @app_commands.rename(
+        role=_T("role"),
+        daily=_T("daily"),
+        monthly=_T("monthly"),
+        max_resolution=_T("max_resolution"),
+    )
     @app_commands.describe(
         daily=_T("Images per day (0 means no limit; leave out for everyone's)"),
         monthly=_T("Images per month (0 means no limit; leave out for everyone's)"),
@@ -257,7 +230,7 @@ class Admin(
         )
 
     @tier.command(name=_T("remove"), description=_T("Remove a role's tier"))
-    @app_commands.rename(**names("role"))
+    @app_commands.rename(role=_T("role"))
     @manager_only
     async def tier_remove(
         self, interaction: discord.Interaction[FluxBot], role: discord.Role
@@ -270,7 +243,11 @@ class Admin(
 
     @app_commands.command(name=_T("features"), description=_T("Sizes and options members may use"))
     @app_commands.rename(
-        **names("max_resolution", "reference_images", "upsampling", "upscale", "zoom_and_pan")
+        max_resolution=_T("max_resolution"),
+        reference_images=_T("reference_images"),
+        upsampling=_T("upsampling"),
+        upscale=_T("upscale"),
+        zoom_and_pan=_T("zoom_and_pan"),
     )
     @app_commands.describe(
         max_resolution=_T("Largest resolution for everyone (role tiers can allow more)"),
@@ -298,14 +275,14 @@ class Admin(
             outpaint=zoom_and_pan,
         )
         if edit is None:
-            await self._tell(interaction, "Give at least one option to change.")
+            await self._tell(interaction, t("Give at least one option to change."))
             return
         await self._edit(interaction, edit)
 
     # --- spend ------------------------------------------------------------------------
 
     @app_commands.command(name=_T("budget"), description=_T("Monthly spending limit in credits"))
-    @app_commands.rename(**names("credits", "warn_percent"))
+    @app_commands.rename(credits=_T("credits"), warn_percent=_T("warn_percent"))
     @app_commands.describe(
         credits=_T("Apiframe credits per month (0 means no budget)"),
         warn_percent=_T("Warn the audit channel at this percentage"),
@@ -323,14 +300,15 @@ class Admin(
         if warn_percent is not None:
             changes["budget_warn_percent"] = warn_percent
         if not changes:
-            await self._tell(interaction, "Give `credits` or `warn_percent`.")
+            give = t("Give `{credits}` or `{warn_percent}`.", **OPTIONS)
+            await self._tell(interaction, give)
             return
         await self._change(interaction, **changes)
 
     # --- prompt rules -----------------------------------------------------------------
 
     @rule.command(name=_T("add"), description=_T("Block a word, phrase or pattern in prompts"))
-    @app_commands.rename(**names("kind", "text"))
+    @app_commands.rename(kind=_T("kind"), text=_T("text"))
     @app_commands.describe(
         kind=_T("A word or phrase (obfuscation-resistant), or a regular expression"),
         text=_T("The word, phrase or pattern"),
@@ -351,7 +329,9 @@ class Admin(
         if kind.value == "pattern":
             problem = await asyncio.to_thread(validate_pattern, text)  # runs it, with timeouts
             if problem:
-                await self._tell(interaction, f"That pattern can't be used: {problem}.")
+                await self._tell(
+                    interaction, t("That pattern can't be used: {problem}.", problem=problem)
+                )
                 return
             await self._update(
                 interaction, "blocked_patterns", lambda old: added(old, text, MAX_PATTERNS)
@@ -360,41 +340,33 @@ class Admin(
         await self._add_term(interaction, "blocked_words", text)
 
     @rule.command(name=_T("remove"), description=_T("Unblock a word, phrase or pattern"))
-    @app_commands.rename(**names("text"))
+    @app_commands.rename(text=_T("text"))
     @manager_only
     async def rule_remove(
         self, interaction: discord.Interaction[FluxBot], text: app_commands.Range[str, 1, MAX_TERM]
     ) -> None:
-        word = " ".join(text.lower().split())
-
-        def edit(policy: GuildPolicy) -> dict[str, Any]:
-            if word in policy.blocked_words:
-                return {"blocked_words": tuple(w for w in policy.blocked_words if w != word)}
-            if text in policy.blocked_patterns:
-                return {"blocked_patterns": tuple(p for p in policy.blocked_patterns if p != text)}
-            raise PolicyRefused("That word or pattern isn't blocked.")
-
-        await self._edit(interaction, edit)
+        await self._edit(interaction, unblocked(text))
 
     @rule.command(name=_T("list"), description=_T("List the blocked words and patterns"))
     @manager_only
     async def rule_list(self, interaction: discord.Interaction[FluxBot]) -> None:
         policy = await self.bot.guild_policy(interaction.guild_id)
-        await interaction.response.send_message(embed=_report.rules_embed(policy), ephemeral=True)
+        embed = _report.rules_embed(policy, interaction.locale)
+        await interaction.response.send_message(embed=embed, ephemeral=True)
 
     # --- adult content ----------------------------------------------------------------
 
     @adult.command(
         name=_T("allow"), description=_T("Allow adult prompts in age-restricted channels")
     )
-    @app_commands.rename(**names("enabled"))
+    @app_commands.rename(enabled=_T("enabled"))
     @app_commands.describe(enabled=_T("Off: adult prompts are refused everywhere"))
     @manager_only
     async def adult_allow(self, interaction: discord.Interaction[FluxBot], enabled: bool) -> None:
         await self._change(interaction, adult_allowed=enabled)
 
     @adult.command(name=_T("add-term"), description=_T("Treat a word as adult content"))
-    @app_commands.rename(**names("term"))
+    @app_commands.rename(term=_T("term"))
     @manager_only
     async def adult_add(
         self, interaction: discord.Interaction[FluxBot], term: app_commands.Range[str, 1, MAX_TERM]
@@ -402,7 +374,7 @@ class Admin(
         await self._add_term(interaction, "adult_terms", term)
 
     @adult.command(name=_T("remove-term"), description=_T("Stop treating a word as adult content"))
-    @app_commands.rename(**names("term"))
+    @app_commands.rename(term=_T("term"))
     @manager_only
     async def adult_remove(
         self, interaction: discord.Interaction[FluxBot], term: app_commands.Range[str, 1, MAX_TERM]
@@ -415,7 +387,7 @@ class Admin(
     # --- audit and managers -----------------------------------------------------------
 
     @app_commands.command(name=_T("audit-channel"), description=_T("Where the audit log goes"))
-    @app_commands.rename(**names("channel"))
+    @app_commands.rename(channel=_T("channel"))
     @app_commands.describe(channel=_T("Leave out to turn the audit log off"))
     @manager_only
     async def audit_channel(
@@ -429,16 +401,30 @@ class Admin(
             if permissions is not None and not (
                 permissions.send_messages and permissions.embed_links
             ):
-                await self._tell(
-                    interaction,
-                    f"I can't post in {channel.mention}: I need **Send Messages** and"
-                    " **Embed Links** there.",
+                refusal = t(
+                    "I can't post in {channel}: I need **Send Messages** and **Embed Links**"
+                    " there.",
+                    channel=channel.mention,
                 )
+                await self._tell(interaction, refusal)
                 return
         await self._change(interaction, audit_channel_id=channel.id if channel else None)
 
+    @app_commands.command(
+        name=_T("language"), description=_T("The language of posts everyone reads")
+    )
+    @app_commands.rename(language=_T("language"))
+    @app_commands.describe(language=_T("For results in channels, the audit log and warnings"))
+    @app_commands.choices(language=LANGUAGE_CHOICES)
+    @manager_only
+    async def language(
+        self, interaction: discord.Interaction[FluxBot], language: Choice[str]
+    ) -> None:
+        chosen = None if language.value == SERVER_DEFAULT else language.value
+        await self._change(interaction, language=chosen)
+
     @manager.command(name=_T("add"), description=_T("Let a role use /flux-admin"))
-    @app_commands.rename(**names("role"))
+    @app_commands.rename(role=_T("role"))
     @admin_only
     async def manager_add(
         self, interaction: discord.Interaction[FluxBot], role: discord.Role
@@ -448,7 +434,7 @@ class Admin(
         )
 
     @manager.command(name=_T("remove"), description=_T("Stop a role using /flux-admin"))
-    @app_commands.rename(**names("role"))
+    @app_commands.rename(role=_T("role"))
     @admin_only
     async def manager_remove(
         self, interaction: discord.Interaction[FluxBot], role: discord.Role
@@ -458,23 +444,26 @@ class Admin(
         )
 
     @app_commands.command(name=_T("reset"), description=_T("Forget every change: back to defaults"))
-    @app_commands.rename(**names("confirm"))
+    @app_commands.rename(confirm=_T("confirm"))
     @app_commands.describe(confirm=_T("Set to True to really reset"))
     @admin_only
     async def reset(self, interaction: discord.Interaction[FluxBot], confirm: bool) -> None:
         if not confirm:
-            await self._tell(interaction, "Nothing reset: set `confirm` to True to reset.")
+            refusal = t(
+                "Nothing reset: set `{confirm}` to True to reset.", confirm=OPTIONS["confirm"]
+            )
+            await self._tell(interaction, refusal)
             return
         await interaction.response.defer(ephemeral=True, thinking=True)
         change = await self.bot.guild_store.reset(
             interaction.guild_id or 0, self.bot.policy_defaults
         )
-        await self._report(interaction, _format.diff(change.before, change.after))
+        await self._report(interaction, change.before, change.after)
 
     # --- usage ------------------------------------------------------------------------
 
     @app_commands.command(name=_T("usage"), description=_T("Generations and credits per member"))
-    @app_commands.rename(**names("period", "export"))
+    @app_commands.rename(period=_T("period"), export=_T("export"))
     @app_commands.describe(period=_T("Which period"), export=_T("Attach the full table as CSV"))
     @app_commands.choices(period=PERIOD_CHOICES)
     @manager_only
@@ -485,13 +474,15 @@ class Admin(
         export: bool = False,
     ) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
+        locale = interaction.locale
         since, until, label = _format.period_bounds(
             period.value if period else "month", discord.utils.utcnow()
         )
         rows = await self.bot.guild_store.report(interaction.guild_id, since, until)
         days = await self.bot.guild_store.daily(interaction.guild_id, since, until)
-        embed = _report.usage_embed(rows, label).set_image(url=f"attachment://{_report.CHART_NAME}")
-        files = [await _report.usage_chart(interaction.guild, rows, days, label)]
+        embed = _report.usage_embed(rows, label, interaction.locale)
+        embed.set_image(url=f"attachment://{_report.CHART_NAME}")
+        files = [await _report.usage_chart(interaction.guild, rows, days, label, locale)]
         files += [_report.usage_csv(rows, since, until)] if export else []
         await interaction.edit_original_response(embed=embed, attachments=files)
 

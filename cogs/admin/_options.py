@@ -10,6 +10,7 @@ from discord.app_commands import Choice
 from discord.app_commands import locale_str as _T
 
 from bot.apiframe.models import RESOLUTIONS
+from bot.i18n import LANGUAGE_NAMES, LANGUAGES, t
 from bot.jobs.describe import resolution_label
 from bot.moderation.policy import GuildPolicy
 
@@ -20,6 +21,14 @@ PERIOD_CHOICES = [
     Choice(name=_T("this month"), value="month"),
     Choice(name=_T("last month"), value="last-month"),
     Choice(name=_T("all time"), value="all"),
+]
+# Options a message names: in the member's language, as Discord shows them to the member.
+OPTIONS = {"credits": t("credits"), "warn_percent": t("warn_percent"), "confirm": t("confirm")}
+SERVER_DEFAULT = "server"  # the choice that follows the server's Discord language
+# Each language named as its speakers write it, whatever the moderator's own language.
+LANGUAGE_CHOICES = [
+    Choice(name=_T("server default (the server's Discord language)"), value=SERVER_DEFAULT),
+    *(Choice(name=LANGUAGE_NAMES[code], value=code) for code in LANGUAGES),
 ]
 # Where members can run /flux: a thread or forum post can be listed itself, or follow its parent.
 GenerateIn = discord.TextChannel | discord.Thread | discord.ForumChannel | discord.VoiceChannel

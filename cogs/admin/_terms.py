@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
+from bot.i18n import t
+from bot.moderation.policy import GuildPolicy
 from bot.moderation.prompts import normalize
 from bot.storage.guilds import PolicyRefused
 
@@ -10,7 +15,7 @@ MAX_PATTERNS = 50
 MAX_TERM = 100
 
 
-TERM_HELP = "Give a word or phrase with at least two letters or digits in it."
+TERM_HELP = t("Give a word or phrase with at least two letters or digits in it.")
 
 
 def no_limit(value: int | None) -> int | None:
@@ -27,7 +32,22 @@ def term(text: str) -> str | None:
 def added(old: tuple[str, ...], entry: str, most: int) -> tuple[str, ...]:
     """`old` with `entry` at the end; refused when already there or the list is full."""
     if entry in old:
-        raise PolicyRefused("That is already on the list.")
+        raise PolicyRefused(t("That is already on the list."))
     if len(old) >= most:
-        raise PolicyRefused(f"The list is full ({most} entries); remove one first.")
+        raise PolicyRefused(t("The list is full ({most} entries); remove one first.", most=most))
     return (*old, entry)
+
+
+def unblocked(text: str) -> Callable[[GuildPolicy], dict[str, Any]]:
+    """The edit that unblocks `text`: a blocked word (as stored) or else a pattern (as
+    written); refused when it is neither."""
+    word = " ".join(text.lower().split())
+
+    def edit(policy: GuildPolicy) -> dict[str, Any]:
+        if word in policy.blocked_words:
+            return {"blocked_words": tuple(w for w in policy.blocked_words if w != word)}
+        if text in policy.blocked_patterns:
+            return {"blocked_patterns": tuple(p for p in policy.blocked_patterns if p != text)}
+        raise PolicyRefused(t("That word or pattern isn't blocked."))
+
+    return edit

@@ -219,7 +219,13 @@ class LocalDiscord:
     # --- acting as a member --------------------------------------------------------------
 
     def _base(
-        self, kind: int, user: User, channel: Channel, *, created_ago: float = 0.0
+        self,
+        kind: int,
+        user: User,
+        channel: Channel,
+        *,
+        created_ago: float = 0.0,
+        locale: str | None = None,
     ) -> tuple[dict[str, Any], Interaction]:
         member = self.guild.members[user.id]
         interaction_id = snowflake(time.time() - created_ago)
@@ -253,7 +259,7 @@ class LocalDiscord:
             "channel": {**channel.to_json(), "permissions": str(self.guild.permissions(member))},
             "member": member.to_json(permissions=self.guild.permissions(member)),
             "app_permissions": str(channel.bot_permissions),
-            "locale": user.locale,
+            "locale": locale or user.locale,
             "guild_locale": self.guild.preferred_locale,
             "entitlements": [],
             "entitlement_sku_ids": [],
@@ -279,10 +285,13 @@ class LocalDiscord:
         attachments: dict[str, dict[str, Any]] | None = None,
         subcommand: str | None = None,
         created_ago: float = 0.0,
+        locale: str | None = None,
     ) -> InteractionHandle:
-        """A member runs `/command` with options (attachments: from `upload`)."""
+        """A member runs `/command` with options (attachments: from `upload`), their Discord
+        set to `locale` (by default the member's own, `add_member(locale=…)`)."""
         member = self.members[user] if isinstance(user, str) else user
-        payload, state = self._base(2, member, channel or self.general, created_ago=created_ago)
+        where = channel or self.general
+        payload, state = self._base(2, member, where, created_ago=created_ago, locale=locale)
         payload["data"] = self._command_data(command, options, attachments, subcommand)
         return await self._send(payload, state)
 

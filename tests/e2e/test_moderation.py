@@ -27,9 +27,14 @@ def ready(message: Message) -> bool:
     return bool(message.content or message.embeds)
 
 
-async def admin(standin: LocalDiscord, sub: str, user: str = "staff", **options: Any) -> Message:
-    """Run `/flux-admin <sub>` and return the (private) answer."""
-    handle = await standin.invoke("flux-admin", user=user, subcommand=sub, options=options)
+async def admin(
+    standin: LocalDiscord, sub: str, user: str = "staff", locale: str = "en-US", **options: Any
+) -> Message:
+    """Run `/flux-admin <sub>` (from a moderator whose Discord is set to `locale`) and return
+    the (private) answer."""
+    handle = await standin.invoke(
+        "flux-admin", user=user, subcommand=sub, options=options, locale=locale
+    )
     answer = await handle.wait_original(ready)
     assert answer.ephemeral
     return answer
@@ -116,6 +121,7 @@ ADMIN_CALLS: list[tuple[str, dict[str, Any]]] = [
     ("adult add-term", {"term": "boudoir"}),
     ("adult remove-term", {"term": "boudoir"}),
     ("audit-channel", {"channel": "art"}),
+    ("language", {"language": "fr"}),
     ("manager add", {"role": "staff"}),
     ("manager remove", {"role": "staff"}),
     ("reset", {"confirm": True}),
@@ -200,6 +206,49 @@ async def test_changes_are_answered_and_audited(
     text = " ".join(f["value"] for f in shown.embeds[0]["fields"])
     assert "Images per day: 2" in text
     assert "Cooldown: 30 s" in text
+
+
+async def test_language_sets_posts_for_everyone_and_moderators_read_their_own(
+    bot_runner: RunningBot, discord_standin: LocalDiscord, staff: Any
+) -> None:
+    """`/flux-admin language` chooses the audit log's language (stored in the policy, shown
+    in the overview); each moderator's own answers stay in their Discord's language; "server
+    default" follows the server's again."""
+    bot = await bot_runner.start()
+    standin = discord_standin
+    language = next(o for o in standin.commands["flux-admin"]["options"] if o["name"] == "language")
+    choices = {c["value"]: c for c in language["options"][0]["choices"]}
+    assert set(choices) == {"server", "en", "de", "fr", "es", "pt_BR", "ja"}
+    assert choices["de"]["name"] == "Deutsch"
+    assert choices["server"]["name_localizations"]["de"].startswith("Serverstandard")
+    await admin(standin, "audit-channel", channel=standin.art)
+    answer = await admin(standin, "language", language="fr")
+    assert "**Language of posts everyone reads**: server default → Français" in answer.content
+    assert (await bot.guild_policy(standin.guild.id)).language == "fr"
+
+    def audited(line: str) -> Any:
+        return lambda: any(line in e.get("description", "") for e in audit_embeds(standin))
+
+    await standin.wait_for(audited("Langue des publications pour tous"))
+    answer = await admin(standin, "limits", locale="de", daily=1234)
+    assert "**Bilder pro Tag**: kein Limit → 1.234" in answer.content
+    await standin.wait_for(audited("**Images par jour**: aucune limite → 1\u202f234"))
+    shown = await admin(standin, "show", locale="ja")
+    overview = shown.embeds[0]
+    assert overview["title"] == "画像ボットの設定"
+    assert "Français" in overview["fields"][-1]["value"]
+    answer = await admin(standin, "language", language="server")
+    assert "Français → server default" in answer.content
+    assert (await bot.guild_policy(standin.guild.id)).language is None
+    await standin.wait_for(audited("**Language of posts everyone reads**: Français → server"))
+    shown = await admin(standin, "show")
+    assert "server default (English)" in shown.embeds[0]["fields"][-1]["value"]
+    # A member's own /flux-usage is in their language, whatever the server's.
+    handle = await standin.invoke("flux-usage", user="alice", locale="pt-BR")
+    usage = (await handle.wait_original(ready)).embeds[0]
+    assert usage["title"] == "Seu uso de imagens"
+    fields = {f["name"]: f["value"] for f in usage["fields"]}
+    assert fields["Hoje"].startswith("0 de 1.234 usadas, **restam 1.234**")
 
 
 async def test_rule_changes_name_the_entries_and_refuse_useless_ones(
