@@ -186,3 +186,23 @@ def test_no_member_facing_string_bypasses_the_catalogs() -> None:
 def test_the_pending_list_only_names_files_still_to_convert() -> None:
     done = [p for p in PENDING if not bypasses(ROOT / p, ROOT)]
     assert not done, f"converted: remove from PENDING: {done}"
+
+
+@pytest.mark.parametrize("lang", TRANSLATED)
+def test_a_message_in_several_domains_has_one_translation(lang: str) -> None:
+    """The domains are merged into one lookup per language, so a message two parts share
+    (`{count} credit`) must read the same in both, or one would silently win."""
+    seen: dict[object, tuple[str, object]] = {}
+    clashes = []
+    for domain in sorted(DOMAINS):
+        for message in _po(domain, lang):
+            if not message.id:
+                continue
+            key = (message.id, message.context)
+            string = message.string if isinstance(message.string, str) else tuple(message.string)
+            if key in seen and seen[key][1] != string:
+                clashes.append(
+                    f"{message.id!r}: {seen[key][0]} {seen[key][1]!r} ≠ {domain} {string!r}"
+                )
+            seen.setdefault(key, (domain, string))
+    assert not clashes, "\n".join(clashes)
