@@ -18,6 +18,9 @@ from discord.app_commands import TranslationContextLocation, locale_str
 from bot import i18n
 from bot.i18n import Renderable
 
+_COMMAND_NAMES = frozenset(
+    {TranslationContextLocation.command_name, TranslationContextLocation.group_name}
+)
 # Where Discord accepts only a name: lowercase, no spaces, 1–32 characters.
 _NAMES = frozenset(
     {TranslationContextLocation.command_name, TranslationContextLocation.parameter_name}
@@ -42,10 +45,10 @@ class CatalogTranslator(app_commands.Translator):
         lang = i18n.language(locale)
         if lang == i18n.ENGLISH:
             return None
-        if context.location is TranslationContextLocation.command_name and not isinstance(
+        if context.location in _COMMAND_NAMES and not isinstance(
             context.data, app_commands.ContextMenu
         ):
-            return None  # slash command names stay English; a context menu's is a label
+            return None  # slash command and group names stay English; a context menu's is a label
         translated = i18n.catalogs().lookup(lang, string.message)
         if translated is None:
             return None

@@ -10,14 +10,15 @@ from discord import app_commands, ui
 from discord.app_commands import locale_str as _T
 from discord.ext import commands
 
+from bot.i18n import Text, t, tn
 from bot.storage.history import Forgotten
-from bot.text import counted
 from cogs import _errors as errors
+from cogs.i18n import say
 
 if TYPE_CHECKING:
     from app.bot import FluxBot
 
-CONFIRM = (
+CONFIRM = t(
     "**Forget me?** In every server, I will delete the prompts and image links of all your"
     " images (your `/flux-history` and `/flux-inbox` empty), your defaults and your presets."
     " This cannot be undone.\n\n"
@@ -27,37 +28,57 @@ CONFIRM = (
     " that goes too. Images already posted in channels are Discord messages: delete them with"
     " their 🗑️ button first if you want them gone."
 )
-NOT_YOURS = "This is another member's confirmation; run `/flux-forget-me` for your own."
-KEPT = "Nothing was deleted."
+NOT_YOURS = t("This is another member's confirmation; run `/flux-forget-me` for your own.")
+KEPT = t("Nothing was deleted.")
 
 
-def summary(done: Forgotten) -> str:
+def summary(done: Forgotten) -> Text:
     """What was removed, or why nothing was."""
     if done.busy:
-        return (
-            f"You have {counted(done.busy, 'image')} still on the way, which need their prompts"
-            " to be posted: nothing was deleted. Run `/flux-forget-me` again once"
-            f" {'it has' if done.busy == 1 else 'they have'} arrived."
+        return tn(
+            "You have {count} image still on the way, which need their prompts to be posted:"
+            " nothing was deleted. Run `/flux-forget-me` again once it has arrived.",
+            "You have {count} images still on the way, which need their prompts to be posted:"
+            " nothing was deleted. Run `/flux-forget-me` again once they have arrived.",
+            done.busy,
         )
-    servers = counted(done.defaults, "server")
-    return (
-        f"Done. I deleted the prompts and image links of {counted(done.jobs, 'image')}, your"
-        f" defaults in {servers} and {counted(done.presets, 'preset')}. Only the numbers stay"
-        " (see above); your next image starts a new history."
+    # TRANSLATORS: {images}, {defaults} and {presets} are the three phrases below.
+    return t(
+        "Done. I deleted {images}, {defaults} and {presets}. Only the numbers stay (see"
+        " above); your next image starts a new history.",
+        # TRANSLATORS: what was deleted, inside "Done. I deleted {images}, …".
+        images=tn(
+            "the prompts and image links of {count} image",
+            "the prompts and image links of {count} images",
+            done.jobs,
+        ),
+        # TRANSLATORS: what was deleted, inside "Done. I deleted …, {defaults} and …".
+        defaults=tn(
+            "your defaults in {count} server",
+            "your defaults in {count} servers",
+            done.defaults,
+        ),
+        # TRANSLATORS: what was deleted, inside "Done. I deleted …, … and {presets}".
+        presets=tn(
+            "{count} preset",
+            "{count} presets",
+            done.presets,
+        ),
     )
 
 
 class ForgetButton(
     ui.DynamicItem[ui.Button[Any]],
-    template=r"flux:forget:(?P<answer>yes|no):(?P<user>\d{1,20})",
+    template=r"flux:forget:(?P<answer>yes|no):(?P<user>\d{1,20})",  # i18n: not shown (an id)
 ):
     """The answer to the confirmation: only the member who asked may give it."""
 
-    def __init__(self, answer: str, user_id: int) -> None:
+    def __init__(self, answer: str, user_id: int, locale: object = None) -> None:
         yes = answer == "yes"
+        label = t("Forget me") if yes else t("Keep everything")
         super().__init__(
             ui.Button(
-                label="Forget me" if yes else "Keep everything",
+                label=label.render(locale),
                 style=discord.ButtonStyle.danger if yes else discord.ButtonStyle.secondary,
                 custom_id=f"flux:forget:{answer}:{user_id}",
             )
@@ -73,16 +94,16 @@ class ForgetButton(
     @errors.guarded
     async def callback(self, interaction: discord.Interaction[FluxBot]) -> None:  # type: ignore[override]
         if interaction.user.id != self.user_id:
-            await interaction.response.send_message(NOT_YOURS, ephemeral=True)
+            await interaction.response.send_message(say(interaction, NOT_YOURS), ephemeral=True)
             return
         if self.answer == "no":
-            await interaction.response.edit_message(content=KEPT, view=None)
+            await interaction.response.edit_message(content=say(interaction, KEPT), view=None)
             return
         await interaction.response.defer()  # the confirmation is "@original" now
         done = await interaction.client.services.history.forget(
             self.user_id, discord.utils.utcnow()
         )
-        await interaction.edit_original_response(content=summary(done), view=None)
+        await interaction.edit_original_response(content=say(interaction, summary(done)), view=None)
 
 
 class ForgetMe(commands.Cog):
@@ -97,6 +118,8 @@ class ForgetMe(commands.Cog):
     )
     async def forget_me(self, interaction: discord.Interaction[FluxBot]) -> None:
         view = errors.View(timeout=None)
-        view.add_item(ForgetButton("yes", interaction.user.id))
-        view.add_item(ForgetButton("no", interaction.user.id))
-        await interaction.response.send_message(CONFIRM, view=view, ephemeral=True)
+        view.add_item(ForgetButton("yes", interaction.user.id, interaction.locale))
+        view.add_item(ForgetButton("no", interaction.user.id, interaction.locale))
+        await interaction.response.send_message(
+            say(interaction, CONFIRM), view=view, ephemeral=True
+        )

@@ -10,7 +10,7 @@ from discord.app_commands import Choice
 from discord.app_commands import locale_str as _T
 from discord.ext import commands
 
-from bot.i18n import render
+from bot.i18n import Renderable, Text, render, t
 from bot.jobs.defaults import (
     MEMBER_DEFAULTS,
     PRESET_NAME_MAX,
@@ -28,37 +28,58 @@ from bot.jobs.request import DEFAULT_ASPECT_RATIO, DEFAULT_FORMAT, Generate
 from cogs import audit
 from cogs.flux import ASPECT_CHOICES, FORMAT_CHOICES, RESOLUTION_CHOICES
 from cogs.flux._defaults import no_such_preset, preset_choices, preset_summary
-from cogs.i18n import names
+from cogs.i18n import names, say
 
 if TYPE_CHECKING:
     from app.bot import FluxBot
 
-NOTHING_GIVEN = (
+NOTHING_GIVEN = t(
     "Give at least one option to set, such as `/flux-settings set resolution:2 MP`;"
     " `/flux-settings reset` clears them all."
 )
-FOOTER = "An option you type in /flux always wins. Only you see these, only in this server."
-NOTHING_TO_SAVE = (
+FOOTER = t("An option you type in /flux always wins. Only you see these, only in this server.")
+NOTHING_TO_SAVE = t(
     "Nothing to save yet: set some defaults with `/flux-settings set`, or give a `suffix`."
 )
-NO_PRESETS = "You have no presets here yet: `/flux-settings preset save` makes one."
+NO_PRESETS = t("You have no presets here yet: `/flux-settings preset save` makes one.")
+# /flux's options (names() gives them the names /flux has in each language)
+SET_OPTIONS = (
+    "resolution",
+    "aspect_ratio",  # i18n: not shown (parameter ids)
+    "format",
+    "quality",
+    "upsample",
+    "private",
+)
+SAVED = t("Your defaults are saved")
+SHOWN = t("Your defaults in this server")
 
 
-def preset_embed(title: str, preset: Preset) -> discord.Embed:
-    embed = discord.Embed(title=title, colour=audit.COLOUR_CHANGE)
-    for label, value in describe(preset.defaults):
-        embed.add_field(name=label, value=value)
+def _fields(embed: discord.Embed, defaults: MemberDefaults, locale: object) -> int:
+    """One field per option set; how many."""
+    shown = describe(defaults)
+    for label, value in shown:
+        embed.add_field(name=render(label, locale), value=render(value, locale))
+    return len(shown)
+
+
+def preset_embed(title: Renderable, preset: Preset, locale: object = None) -> discord.Embed:
+    embed = discord.Embed(title=render(title, locale), colour=audit.COLOUR_CHANGE)
+    _fields(embed, preset.defaults, locale)
     if preset.suffix:
         embed.add_field(
-            name="Prompt suffix", value=discord.utils.escape_markdown(preset.suffix), inline=False
+            name=render(t("Prompt suffix"), locale),
+            value=discord.utils.escape_markdown(preset.suffix),
+            inline=False,
         )
-    embed.set_footer(text=f"Use it with /flux preset:{preset.name}")
+    footer = t("Use it with /flux preset:{name}", name=preset.name)
+    embed.set_footer(text=render(footer, locale))
     return embed
 
 
 async def capped_here(
     interaction: discord.Interaction[FluxBot], defaults: MemberDefaults
-) -> list[str]:
+) -> list[Renderable]:
     """What this server's limits change in the member's defaults (as /flux will say)."""
     bot = interaction.client
     policy = await bot.guild_policy(interaction.guild_id)
@@ -76,26 +97,42 @@ async def capped_here(
         largest=tier.max_resolution or policy.max_resolution,
         upsampling_allowed=policy.upsampling_allowed,
     )
-    return [note.render(interaction.locale) for note in notes]
+    return list(notes)
 
 
 def defaults_embed(
-    title: str, defaults: MemberDefaults, notes: list[str], server_resolution: str
+    title: Renderable,
+    defaults: MemberDefaults,
+    notes: list[Renderable],
+    server_resolution: str,
+    locale: object = None,
 ) -> discord.Embed:
-    embed = discord.Embed(title=title, colour=audit.COLOUR_CHANGE)
-    shown = describe(defaults)
-    for label, value in shown:
-        embed.add_field(name=label, value=value)
-    if not shown:
-        embed.description = (
-            "None yet: `/flux` uses the server's defaults"
-            f" ({resolution_label(server_resolution)}, {DEFAULT_ASPECT_RATIO},"
-            f" {DEFAULT_FORMAT.upper()}, public). Set yours with `/flux-settings set`."
+    embed = discord.Embed(title=render(title, locale), colour=audit.COLOUR_CHANGE)
+    if not _fields(embed, defaults, locale):
+        embed.description = render(
+            t(
+                "None yet: `/flux` uses the server's defaults ({resolution}, {aspect_ratio},"
+                " {format}, public). Set yours with `/flux-settings set`.",
+                resolution=resolution_label(server_resolution),
+                aspect_ratio=DEFAULT_ASPECT_RATIO,
+                format=DEFAULT_FORMAT.upper(),
+            ),
+            locale,
         )
     if notes:
-        embed.add_field(name="In this server", value=" ".join(notes), inline=False)
-    embed.set_footer(text=FOOTER)
+        embed.add_field(
+            name=render(t("In this server"), locale),
+            value=" ".join(render(note, locale) for note in notes),
+            inline=False,
+        )
+    embed.set_footer(text=render(FOOTER, locale))
     return embed
+
+
+def refused_text(refused: PresetRefused) -> Renderable:
+    """The member's message in a refusal (a `Text` where the core gives one)."""
+    reason = refused.args[0] if refused.args else None
+    return reason if isinstance(reason, str | Text) else str(refused)
 
 
 @app_commands.guild_only()
@@ -115,16 +152,15 @@ class MemberSettings(
         super().__init__()
 
     async def _show(
-        self, interaction: discord.Interaction[FluxBot], title: str, defaults: MemberDefaults
+        self, interaction: discord.Interaction[FluxBot], title: Text, defaults: MemberDefaults
     ) -> None:
         notes = await capped_here(interaction, defaults)
-        embed = defaults_embed(title, defaults, notes, self.bot.settings.default_resolution)
+        server_resolution = self.bot.settings.default_resolution
+        embed = defaults_embed(title, defaults, notes, server_resolution, interaction.locale)
         await interaction.edit_original_response(embed=embed)
 
     @app_commands.command(name=_T("set"), description=_T("Set your defaults (others stay)"))
-    @app_commands.rename(
-        **names("resolution", "aspect_ratio", "format", "quality", "upsample", "private")
-    )
+    @app_commands.rename(**names(*SET_OPTIONS))
     @app_commands.describe(
         resolution=_T("Image size in megapixels"),
         aspect_ratio=_T("Shape of the image"),
@@ -148,20 +184,20 @@ class MemberSettings(
     ) -> None:
         given = {
             "resolution": resolution.value if resolution else None,
-            "aspect_ratio": aspect_ratio.value if aspect_ratio else None,
-            "output_format": format.value if format else None,
+            "aspect_ratio": aspect_ratio.value if aspect_ratio else None,  # i18n: not shown
+            "output_format": format.value if format else None,  # i18n: not shown
             "quality": quality,
             "upsample": upsample,
             "private": private,
         }
         if all(value is None for value in given.values()):
-            await interaction.response.send_message(NOTHING_GIVEN, ephemeral=True)
+            await interaction.response.send_message(say(interaction, NOTHING_GIVEN), ephemeral=True)
             return
         await interaction.response.defer(ephemeral=True, thinking=True)
         defaults = await self.bot.services.members.set_defaults(
             interaction.guild_id or 0, interaction.user.id, **given
         )
-        await self._show(interaction, "Your defaults are saved", defaults)
+        await self._show(interaction, SAVED, defaults)
 
     @app_commands.command(name=_T("show"), description=_T("Show your defaults in this server"))
     async def show(self, interaction: discord.Interaction[FluxBot]) -> None:
@@ -169,7 +205,7 @@ class MemberSettings(
         defaults = await self.bot.services.members.defaults(
             interaction.guild_id or 0, interaction.user.id
         )
-        await self._show(interaction, "Your defaults in this server", defaults)
+        await self._show(interaction, SHOWN, defaults)
 
     @app_commands.command(name=_T("reset"), description=_T("Clear your defaults in this server"))
     async def reset(self, interaction: discord.Interaction[FluxBot]) -> None:
@@ -177,16 +213,18 @@ class MemberSettings(
         cleared = await self.bot.services.members.reset_defaults(
             interaction.guild_id or 0, interaction.user.id
         )
-        await interaction.edit_original_response(
-            content="Your defaults here are cleared: `/flux` uses the server's again."
+        answer = (
+            t("Your defaults here are cleared: `/flux` uses the server's again.")
             if cleared
-            else "You had no defaults here: `/flux` already uses the server's."
+            else t("You had no defaults here: `/flux` already uses the server's.")
         )
+        await interaction.edit_original_response(content=say(interaction, answer))
 
     # --- presets ----------------------------------------------------------------------
 
     @preset.command(name=_T("save"), description=_T("Save your defaults and a suffix as a preset"))
-    @app_commands.rename(**names("name", "suffix"))
+    # TRANSLATORS: option names: lowercase, no spaces, at most 32 characters.
+    @app_commands.rename(name=_T("name"), suffix=_T("suffix"))
     @app_commands.describe(
         name=_T("What to call it; the same name replaces that preset"),
         suffix=_T("Text added to the end of your prompt (optional)"),
@@ -207,12 +245,15 @@ class MemberSettings(
             replaced = await members.save_preset(guild_id, interaction.user.id, preset)
         except PresetRefused as refused:
             await interaction.edit_original_response(
-                content=render(refused.text, interaction.locale)
+                content=say(interaction, refused_text(refused))
             )
             return
-        verb = "replaced" if replaced else "saved"
-        title = f"Preset “{preset.name}” {verb}"
-        await interaction.edit_original_response(embed=preset_embed(title, preset))
+        if replaced:
+            title = t("Preset “{name}” replaced", name=preset.name)
+        else:
+            title = t("Preset “{name}” saved", name=preset.name)
+        embed = preset_embed(title, preset, interaction.locale)
+        await interaction.edit_original_response(embed=embed)
 
     @preset.command(name=_T("list"), description=_T("Your presets in this server"))
     async def preset_list(self, interaction: discord.Interaction[FluxBot]) -> None:
@@ -221,17 +262,17 @@ class MemberSettings(
             interaction.guild_id or 0, interaction.user.id
         )
         if not presets:
-            await interaction.edit_original_response(content=NO_PRESETS)
+            await interaction.edit_original_response(content=say(interaction, NO_PRESETS))
             return
-        embed = discord.Embed(title="Your presets", colour=audit.COLOUR_CHANGE)
+        embed = discord.Embed(title=say(interaction, t("Your presets")), colour=audit.COLOUR_CHANGE)
         embed.description = "\n".join(
-            discord.utils.escape_markdown(preset_summary(p, 300)) for p in presets
+            discord.utils.escape_markdown(say(interaction, preset_summary(p, 300))) for p in presets
         )
-        embed.set_footer(text="Use one with /flux preset:<name>")
+        embed.set_footer(text=say(interaction, t("Use one with /flux preset:<name>")))
         await interaction.edit_original_response(embed=embed)
 
     @preset.command(name=_T("delete"), description=_T("Delete one of your presets"))
-    @app_commands.rename(**names("name"))
+    @app_commands.rename(name=_T("name"))
     @app_commands.describe(name=_T("The preset to delete"))
     async def preset_delete(
         self,
@@ -242,11 +283,12 @@ class MemberSettings(
         deleted = await self.bot.services.members.delete_preset(
             interaction.guild_id or 0, interaction.user.id, name
         )
-        await interaction.edit_original_response(
-            content=f"Preset “{discord.utils.escape_markdown(deleted)}” deleted."
+        answer = (
+            t("Preset “{name}” deleted.", name=discord.utils.escape_markdown(deleted))
             if deleted
             else no_such_preset(name)
         )
+        await interaction.edit_original_response(content=say(interaction, answer))
 
     @preset_delete.autocomplete("name")
     async def _delete_choices(

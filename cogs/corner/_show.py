@@ -18,12 +18,14 @@ from discord import ui
 
 from bot import images
 from bot.apiframe.errors import ApiframeError, NotFound
+from bot.i18n import Renderable, Text, t
 from bot.moderation.gate import check_policy
 from bot.storage.history import SHOWN_STATES
 from cogs import _errors as errors
 from cogs.flux._gate import describe_refusal, refuse_after_defer, request_for
 from cogs.flux._presenter import DiscordPresenter
 from cogs.flux._views import JOB_ID, result_view
+from cogs.i18n import say
 
 if TYPE_CHECKING:
     from app.bot import FluxBot
@@ -31,32 +33,34 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-NOT_IN_HISTORY = "I can't find that image in your history any more."
-CANT_POST = (
+NOT_IN_HISTORY = t("I can't find that image in your history any more.")
+CANT_POST = t(
     "I can't post images in this channel: I need the **Attach Files** and **Embed Links**"
     " permissions here. Ask a server admin, or share it from another channel."
 )
-FETCH_FAILED = "I couldn't fetch that image from Apiframe just now; please try again shortly."
+FETCH_FAILED = t("I couldn't fetch that image from Apiframe just now; please try again shortly.")
 
 
-def expired(job: JobRecord) -> str:
-    return (
+def expired(job: JobRecord) -> Text:
+    return t(
         "That image has expired at Apiframe (it keeps images about a day), so I can't post it"
-        f" again. To make it again, use `/flux` with the same prompt and `seed:{job.request.seed}`."
+        " again. To make it again, use `/flux` with the same prompt and `seed:{seed}`.",
+        seed=str(job.request.seed),
     )
 
 
 class ShowButton(
     ui.DynamicItem[ui.Button[Any]],
-    template=rf"flux:history:(?P<action>show|share):{JOB_ID}",
+    template=rf"flux:history:(?P<action>show|share):{JOB_ID}",  # i18n: not shown (an id)
 ):
     """Show (privately) or Share (in this channel) one image of the clicker's history."""
 
-    def __init__(self, action: str, job_id: str, number: int = 0) -> None:
+    def __init__(self, action: str, job_id: str, number: int = 0, locale: object = None) -> None:
         share = action == "share"
+        label = t("Share {number}", number=number) if share else t("Show {number}", number=number)
         super().__init__(
             ui.Button(
-                label=f"{'Share' if share else 'Show'} {number}",
+                label=label.render(locale),
                 emoji="📢" if share else "👁️",
                 style=discord.ButtonStyle.secondary,
                 custom_id=f"flux:history:{action}:{job_id}",
@@ -76,7 +80,7 @@ class ShowButton(
         share = self.action == "share"
         permissions = interaction.app_permissions
         if share and not (permissions.attach_files and permissions.embed_links):
-            await interaction.response.send_message(CANT_POST, ephemeral=True)
+            await interaction.response.send_message(say(interaction, CANT_POST), ephemeral=True)
             return
         private = not share
         await interaction.response.defer(thinking=True, ephemeral=private)
@@ -90,19 +94,19 @@ class ShowButton(
             or job.state not in SHOWN_STATES
             or not job.result_urls
         ):
-            await refuse_after_defer(interaction, NOT_IN_HISTORY, private)
+            await refuse_after_defer(interaction, say(interaction, NOT_IN_HISTORY), private)
             return
         if share and (refusal := await _may_share(interaction, job)):
-            await refuse_after_defer(interaction, refusal, private)
+            await refuse_after_defer(interaction, say(interaction, refusal), private)
             return
         try:
             image = await bot.services.fetch_image(job, interaction.filesize_limit)
         except NotFound:
-            await refuse_after_defer(interaction, expired(job), private)
+            await refuse_after_defer(interaction, say(interaction, expired(job)), private)
             return
         except (ApiframeError, images.ImageProblem) as exc:
             log.warning("job %s: history fetch failed: %s", job.id, exc)
-            await refuse_after_defer(interaction, FETCH_FAILED, private)
+            await refuse_after_defer(interaction, say(interaction, FETCH_FAILED), private)
             return
         if share and job.private:
             # Public from now on: anyone may use the buttons under it, as under any public one.
@@ -113,13 +117,20 @@ class ShowButton(
         await interaction.followup.send(embed=embed, file=file, view=view, ephemeral=private)
 
 
-async def _may_share(interaction: discord.Interaction[FluxBot], job: JobRecord) -> str | None:
+async def _may_share(
+    interaction: discord.Interaction[FluxBot], job: JobRecord
+) -> Renderable | None:
     """Why the member may not post `job` here (banned, the channel, their roles, the prompt
     rules of this channel), or None. Nothing is generated: no size, feature or quota check."""
     policy = await interaction.client.guild_policy(interaction.guild_id)
     channel_id = interaction.channel_id or 0
     asked = request_for(interaction, job.prompt, job.request, channel_id=channel_id)
-    nothing_made = {"kind": "share", "resolution": None, "has_reference": False, "upsample": False}
+    nothing_made = {
+        "kind": "share",
+        "resolution": None,
+        "has_reference": False,  # i18n: not shown (a field name)
+        "upsample": False,
+    }
     asked = asked.model_copy(update=nothing_made)
     tier = policy.tier_for(asked.role_ids)
     if policy.blocked_patterns:  # a guild's expressions may take a while: not on the loop
