@@ -25,7 +25,7 @@ KEYWORDS = {"t": None, "tn": (1, 2), "_T": None}
 # Which domain a source file's strings belong to: the longest matching path wins. One domain
 # per part keeps the catalogs small enough to review.
 DOMAINS: dict[str, tuple[str, ...]] = {
-    "flux": ("cogs/flux", "cogs/_errors.py", "cogs/i18n.py", "bot/text.py"),
+    "flux": ("cogs/flux", "cogs/_errors.py", "cogs/i18n.py"),
     "jobs": ("bot/jobs", "bot/images.py"),
     "moderation": ("bot/moderation", "cogs/flux/_gate.py", "cogs/budget.py", "cogs/audit.py"),
     "admin": ("cogs/admin", "cogs/usage.py", "bot/charts.py"),
