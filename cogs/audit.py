@@ -198,7 +198,7 @@ def budget_entry(*, percent: int, spent: int, budget: int, stopped: bool) -> Ent
         title = (
             t("Monthly budget used up: generation is paused until next month")
             if stopped
-            else t("Monthly budget {percent} % used", percent=percent)
+            else t("Monthly budget used: {percent} %", percent=percent)
         )
         say = _in(lang)
         embed = discord.Embed(title=say(title), colour=COLOUR_BUDGET)

@@ -98,11 +98,11 @@ async def test_entries_are_written_in_the_servers_language() -> None:
 
 def test_budget_entries_in_french_with_grouped_numbers() -> None:
     warning = budget_entry(percent=66, spent=1400, budget=2100, stopped=False)
-    assert warning("fr").title == "Budget mensuel utilisé à 66 %"
+    assert warning("fr").title == "Budget mensuel utilisé : 66 %"
     assert warning("fr").description == (
         "1\u202f400 sur 2\u202f100 crédits dépensés ou réservés ce mois-ci."
     )
-    assert warning("en").title == "Monthly budget 66 % used"
+    assert warning("en").title == "Monthly budget used: 66 %"
     assert warning("en").description == "1,400 of 2,100 credits spent or reserved this month."
     stop = budget_entry(percent=100, spent=21, budget=21, stopped=True)
     assert stop("en").title == "Monthly budget used up: generation is paused until next month"

@@ -473,7 +473,7 @@ async def test_budget_warning_then_stop(
     await admin(standin, "budget", credits=21, warn_percent=50)
     await generated(standin, resolution="1MP")
     await generated(standin, resolution="1MP", user="bob")
-    warning = await wait_audit(standin, "Monthly budget 66 % used")
+    warning = await wait_audit(standin, "Monthly budget used: 66 %")
     assert "14 of 21 credits" in warning["description"]
     await generated(standin, resolution="1MP")
     stop = await wait_audit(standin, "budget used up")
