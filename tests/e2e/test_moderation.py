@@ -485,7 +485,7 @@ async def test_budget_warning_then_stop(
     await asyncio.sleep(0.5)
     titles = [e["title"] for e in audit_embeds(standin)]
     assert sum("used up" in t for t in titles) == 1
-    assert sum("66 % used" in t for t in titles) == 1
+    assert sum("used: 66 %" in t for t in titles) == 1
 
 
 async def test_a_job_too_big_for_what_is_left_is_no_budget_stop(
