@@ -7,12 +7,17 @@ import math
 import random
 import statistics
 from datetime import UTC, datetime, timedelta
+from typing import cast
 
 import pytest
 
 from bot.apiframe import errors
+from bot.apiframe.client import ApiframeClient
 from bot.jobs import failures, queue, schedule
+from bot.jobs.config import DriverConfig
 from bot.jobs.failures import FailureKind
+from bot.jobs.looks import Looks
+from bot.storage.jobs import JobRecord
 
 
 def test_expected_duration_learns_median() -> None:
@@ -153,6 +158,70 @@ def test_readings_keep_the_first_percentage_until_the_end() -> None:
         readings.note(job, 1.0, 10, terminal=False)
     assert readings.first("b") is None
     assert readings.first("d") is not None
+
+
+def _note_all(readings: schedule.Readings, values: list[int], elapsed: float = 6.0) -> None:
+    for i, value in enumerate(values):
+        readings.note(f"job{i}", elapsed, value, terminal=False)
+
+
+def test_coarse_steps_are_told_from_real_progress() -> None:
+    """Percentages that take only a few values (steps held for a fifth of a job each) are
+    not trusted to place looks once eight are in; real progress keeps its trust, and so does
+    anything before eight percentages are seen."""
+    steps = schedule.Readings()
+    _note_all(steps, [10, 35, 10, 10, 35, 10, 35])
+    assert steps.telling()  # seven: too few to judge
+    steps.note("job8", 6.0, 10, terminal=False)
+    assert not steps.telling()
+    real = schedule.Readings()
+    _note_all(real, [23, 31, 37, 42, 28, 45, 19, 33])
+    assert real.telling()
+    many = schedule.Readings()  # 100 readings in 10 values: a tenth of them is too few
+    _note_all(many, [5 + 9 * (i % 10) for i in range(100)])
+    assert not many.telling()
+
+
+def test_with_coarse_steps_looks_follow_the_learned_durations() -> None:
+    """Once percentages prove coarse, a job's next look (and whether it is the urgent one)
+    is what it would be without any percentage."""
+    config = DriverConfig(expected_seconds=20.0)
+    looks = Looks(cast(ApiframeClient, None), config, lambda job: 12.0)
+    first = schedule.Reading(2.0, 10)
+    # 10 % → 35 % in 6 s: 15.6 s more, so the longest wait between looks.
+    assert looks.next_delay("a", 8.0, 35, first) == schedule.PROBE_INTERVAL
+    _note_all(looks.readings, [10, 35] * 4)
+    # Coarse: as without percentages, the next look when the earliest jobs end (13 s).
+    assert looks.next_delay("b", 8.0, 35, first) == pytest.approx(5.0)
+    assert schedule.next_poll_delay(8.0, 20.0, durations=looks.durations) == pytest.approx(5.0)
+    looks.readings.note("c", 2.0, 10, terminal=False)
+    looks.readings.note("c", 8.0, 85, terminal=False)  # a rate that says it ended at 9.2 s
+    job = JobRecord.model_construct(id="c")
+    assert not looks.sweeper.urgent(job)  # at 12 s: the learned 20 s says it runs on
+
+
+def test_savings_of_ended_jobs_pay_for_denser_looks_at_stragglers() -> None:
+    """A job that ends having cost less than the 2 s loop's requests leaves the rest to the
+    jobs still running; one that cost more takes it back; the pool is capped."""
+    readings = schedule.Readings()
+    readings.spend("a", 1.0)
+    readings.spend("b", 1.0)
+    readings.note("a", 20.0, 100, terminal=True)  # the loop: 10 requests, we: 1
+    assert readings.pool == pytest.approx(9.0)
+    assert readings.pooled() == pytest.approx(9.0)  # all of it for b, the one left
+    readings.spend("c", 1.0)
+    assert readings.pooled() == pytest.approx(4.5)  # shared by b and c
+    readings.spend("c", 24.0)
+    readings.note("c", 20.0, 100, terminal=True)  # 25 spent where the loop spent 10
+    assert readings.pool == 0.0
+    for i in range(30):
+        readings.spend(f"x{i}", 0.1)
+        readings.note(f"x{i}", 20.0, 100, terminal=True)
+    assert readings.pool == schedule.POOL_CAP
+    alone = schedule.Track(spent=8.0)  # at 16 s the loop has spent 8: no savings of its own
+    assert schedule.dense_interval(16.0, 27.0, alone) == pytest.approx(schedule.NAIVE_INTERVAL)
+    pooled = schedule.dense_interval(16.0, 27.0, alone, pooled=5.5)  # 11 looks in 11 s
+    assert pooled == pytest.approx(1.0)
 
 
 def _simulate_with_progress(expected: float, queued: float, processing: float) -> tuple[int, float]:

@@ -48,8 +48,16 @@ class Looks:
             return schedule.webhook_safety_delay(
                 elapsed, expected, self.config.webhook_safety_seconds
             )
+        if not self.readings.telling():
+            progress, first = None, None  # coarse steps: the learned durations place looks
         track = self.readings.track(job_id)
         schedule.promise(track, elapsed, expected, progress, first)
         return schedule.next_poll_delay(
-            elapsed, expected, progress, first, durations=self.durations, track=track
+            elapsed,
+            expected,
+            progress,
+            first,
+            durations=self.durations,
+            track=track,
+            pooled=self.readings.pooled(),
         )

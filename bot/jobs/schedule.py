@@ -3,9 +3,10 @@
 A fixed 2 s loop wastes polls early in a job and still adds ~1 s on average after it ends.
 Here a job is looked at rarely: once to read its progress, once more to learn the rate it
 moves at, then just after the finish that rate predicts. Without a rate to trust (no
-percentages, or a prediction that came and went), looks are dense from when the earliest of
-recent jobs ended, spending what the 2 s loop would have spent on the job and no more. All
-polls share one request budget so hundreds of jobs in flight never flood Apiframe.
+percentages, coarse ones, or a prediction that came and went), looks are dense from when the
+earliest of recent jobs ended, spending what the 2 s loop would have spent on the job (and
+what ended jobs left unspent) and no more. All polls share one request budget so hundreds of
+jobs in flight never flood Apiframe.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import statistics
 import time
+from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
@@ -26,6 +28,10 @@ NAIVE_INTERVAL = 2.0  # the product page's loop: a job's looks cost at most one 
 DEFAULT_SPREAD = 0.35  # until enough jobs are timed, they end within ± this of the expected
 SPREAD_SAMPLES = 10  # timed jobs needed to learn the range they end in
 BACKOFF = 20.0  # past the latest expected end, looks slow by 1 s per this many s overdue
+COARSE_WINDOW = 100  # recent percentages looked at to tell coarse steps from real progress
+COARSE_SAMPLES = 8  # percentages needed before calling them coarse
+COARSE_VALUES = 5  # this many distinct values or fewer (or under a tenth of them) are steps
+POOL_CAP = 100.0  # requests saved on ended jobs kept for denser looks at running ones
 WEBHOOK_SAFETY_DELAY = 30.0  # after the expected finish, poll once in case a webhook was lost
 
 
@@ -98,6 +104,23 @@ class Readings:
         self._first: dict[str, Reading] = {}
         self._last: dict[str, Reading] = {}
         self._tracks: dict[str, Track] = {}
+        self._values: deque[int] = deque(maxlen=COARSE_WINDOW)  # recent percentages, all jobs
+        self.pool = 0.0  # requests the 2 s loop would have spent on ended jobs that we did not
+
+    def pooled(self) -> float:
+        """Each running job's part of what looks at ended jobs saved, to spend on denser
+        looks: stragglers, whose own savings went on pages shared with jobs long done, need
+        them most."""
+        return self.pool / max(1, len(self._tracks))
+
+    def telling(self) -> bool:
+        """Whether the percentages say when jobs end. Not when recent ones take only a few
+        values: coarse steps, each held for a good part of a job, place looks worse than the
+        learned durations alone."""
+        values = self._values
+        if len(values) < COARSE_SAMPLES:
+            return True
+        return len(set(values)) > max(COARSE_VALUES, len(values) // 10)
 
     def first(self, job_id: str) -> Reading | None:
         return self._first.get(job_id)
@@ -127,7 +150,10 @@ class Readings:
         if terminal:
             self._first.pop(job_id, None)
             self._last.pop(job_id, None)
-            self._tracks.pop(job_id, None)
+            if (track := self._tracks.pop(job_id, None)) is not None:
+                # What it saved goes to the pool, what it overspent comes out of it.
+                saved = self.pool + elapsed / NAIVE_INTERVAL - track.spent
+                self.pool = min(POOL_CAP, max(0.0, saved))
             return None
         first = self._first.get(job_id)
         if len(self._last) >= self.keep and job_id not in self._last:
@@ -135,8 +161,10 @@ class Readings:
             self._first.pop(oldest, None)
             self._last.pop(oldest)
         self._last[job_id] = Reading(elapsed, progress or 0)
-        if first is None and progress and 0 < progress < 100:
-            self._first[job_id] = Reading(elapsed, progress)
+        if progress and 0 < progress < 100:
+            self._values.append(progress)
+            if first is None:
+                self._first[job_id] = Reading(elapsed, progress)
         return first
 
 
@@ -176,11 +204,13 @@ def next_poll_delay(
     *,
     durations: Durations | None = None,
     track: Track | None = None,
+    pooled: float = 0.0,
 ) -> float:
     """Delay before the next poll of a job submitted `elapsed` seconds ago.
 
     `durations`: the range recent jobs ended in (default: ± DEFAULT_SPREAD of `expected`);
-    `track`: what looks at this job cost so far and what a rate promised."""
+    `track`: what looks at this job cost so far and what a rate promised; `pooled`: requests
+    saved on ended jobs that this one may spend."""
     window = durations or Durations.around(expected)
     track = track or Track()
     finish = estimated_finish(elapsed, expected, progress, first)
@@ -203,17 +233,18 @@ def next_poll_delay(
     # It may end any moment: looks as dense as the 2 s loop's requests pay for, spread up to
     # the latest expected end; past that, slowly fewer for stragglers.
     late = max(window.late, track.promised or 0.0)
-    dense = dense_interval(elapsed, late, track)
+    dense = dense_interval(elapsed, late, track, pooled)
     overdue = max(0.0, elapsed - late)
     return min(MAX_INTERVAL, max(dense, OVERDUE_INTERVAL + overdue / BACKOFF))
 
 
-def dense_interval(elapsed: float, until: float, track: Track) -> float:
+def dense_interval(elapsed: float, until: float, track: Track, pooled: float = 0.0) -> float:
     """The interval between looks that spends, by `until`, what a 2 s loop would have spent
-    on the job (its savings so far plus one request per NAIVE_INTERVAL from now), at the
-    cost of its last look; never under OVERDUE_INTERVAL."""
+    on the job (its savings so far, its part of the `pooled` savings of ended jobs, and one
+    request per NAIVE_INTERVAL from now), at the cost of its last look; never under
+    OVERDUE_INTERVAL."""
     horizon = max(until - elapsed, NAIVE_INTERVAL)
-    saved = max(0.0, elapsed / NAIVE_INTERVAL - track.spent)
+    saved = max(0.0, elapsed / NAIVE_INTERVAL - track.spent + pooled)
     looks = (saved + horizon / NAIVE_INTERVAL) / max(track.share, 1e-6)
     return max(OVERDUE_INTERVAL, horizon / looks)
 

@@ -79,6 +79,8 @@ class Sweeper:
 
     def urgent(self, job: JobRecord) -> bool:
         first, last = self.readings.first(job.id), self.readings.last(job.id)
+        if not self.readings.telling():
+            first = last = None  # coarse steps: the learned durations say when it ends
         return schedule.is_final_look(self.elapsed(job), self.expected(), first, last)
 
     async def _page(self, jobs: list[JobRecord]) -> dict[str, Job]:
