@@ -117,3 +117,14 @@ def test_sqlite_lands_on_the_volume_whatever_env_says(
     built = [s for s in compose()["services"].values() if s.get("image") == "flux-bot:local"]
     assert len(built) == 2
     assert all("flux-data:/data" in service["volumes"] for service in built)
+
+
+def test_the_image_has_a_font_for_japanese_charts() -> None:
+    """The chart draws Japanese labels only with a CJK font that charts.FAMILIES names; the
+    image installs one (Debian's package → the family fontconfig gives it)."""
+    from bot.charts import FAMILIES
+
+    packages = {"fonts-ipafont-gothic": "IPAGothic", "fonts-noto-cjk": "Noto Sans CJK JP"}
+    installs = " ".join(run for run in dockerfile("RUN") if "apt-get install" in run).split()
+    families = {family for package, family in packages.items() if package in installs}
+    assert families & set(FAMILIES)
