@@ -13,11 +13,15 @@ import pytest
 
 from bot.apiframe import errors
 from bot.apiframe.client import ApiframeClient
+from bot.apiframe.models import Resolution
 from bot.jobs import failures, queue, schedule
 from bot.jobs.config import DriverConfig
 from bot.jobs.failures import FailureKind
 from bot.jobs.looks import Looks
-from bot.storage.jobs import JobRecord
+from bot.jobs.presenter import Presenter
+from bot.jobs.progress import ProgressShower
+from bot.jobs.request import Generate, JobRequest, Upscale
+from bot.storage.jobs import JobRecord, JobStore
 
 
 def test_expected_duration_learns_median() -> None:
@@ -182,6 +186,10 @@ def test_coarse_steps_are_told_from_real_progress() -> None:
     assert not many.telling()
 
 
+def _job(job_id: str, request: JobRequest | None = None) -> JobRecord:
+    return JobRecord.model_construct(id=job_id, request=request or Generate(resolution="1MP"))
+
+
 def test_with_coarse_steps_looks_follow_the_learned_durations() -> None:
     """Once percentages prove coarse, a job's next look (and whether it is the urgent one)
     is what it would be without any percentage."""
@@ -189,15 +197,63 @@ def test_with_coarse_steps_looks_follow_the_learned_durations() -> None:
     looks = Looks(cast(ApiframeClient, None), config, lambda job: 12.0)
     first = schedule.Reading(2.0, 10)
     # 10 % → 35 % in 6 s: 15.6 s more, so the longest wait between looks.
-    assert looks.next_delay("a", 8.0, 35, first) == schedule.PROBE_INTERVAL
+    assert looks.next_delay(_job("a"), 8.0, 35, first) == schedule.PROBE_INTERVAL
     _note_all(looks.readings, [10, 35] * 4)
     # Coarse: as without percentages, the next look when the earliest jobs end (13 s).
-    assert looks.next_delay("b", 8.0, 35, first) == pytest.approx(5.0)
-    assert schedule.next_poll_delay(8.0, 20.0, durations=looks.durations) == pytest.approx(5.0)
+    assert looks.next_delay(_job("b"), 8.0, 35, first) == pytest.approx(5.0)
+    assert schedule.next_poll_delay(8.0, 20.0, durations=looks.overall) == pytest.approx(5.0)
     looks.readings.note("c", 2.0, 10, terminal=False)
     looks.readings.note("c", 8.0, 85, terminal=False)  # a rate that says it ended at 9.2 s
-    job = JobRecord.model_construct(id="c")
-    assert not looks.sweeper.urgent(job)  # at 12 s: the learned 20 s says it runs on
+    assert not looks.sweeper.urgent(_job("c"))  # at 12 s: the learned 20 s says it runs on
+
+
+def test_durations_are_learned_by_kind_and_resolution() -> None:
+    """4 MP generations, 0.5 MP ones and upscales each get the range their own group ends
+    in once three are timed; a group timed fewer times goes by all jobs together."""
+    looks = Looks(cast(ApiframeClient, None), DriverConfig(expected_seconds=20.0), lambda j: 0)
+    recent = [("generate 4MP", 40.0 + i) for i in range(12)]
+    recent += [("generate 0.5MP", 8.0 + i / 10) for i in range(12)]
+    recent += [("upscale subtle 2", 5.0), ("upscale subtle 2", 6.0), ("outpaint", 30.0)]
+    looks.learn(recent)
+    big = looks.durations(_job("a", Generate(resolution="4MP")))
+    small = looks.durations(_job("b", Generate(resolution="0.5MP")))
+    assert small.early >= 7.5
+    assert small.late <= 9.5
+    assert big.early >= 39.0
+    assert big.late <= 52.0
+    assert looks.expected(_job("b", Generate(resolution="0.5MP"))) == pytest.approx(8.55)
+    upscale = Upscale(image="https://cdn.example/a.png")  # two timed: not a group yet
+    assert looks.durations(_job("c", upscale)) == looks.overall
+    # The first look at a fresh job comes halfway to when its own group starts to end (for
+    # 4 MP, after the longest wait between looks), not to when all jobs together do.
+    fresh = looks.next_delay(_job("d", Generate(resolution="0.5MP")), 0)
+    assert fresh == pytest.approx(small.early / 2)
+    assert looks.next_delay(_job("e", Generate(resolution="4MP")), 0) == schedule.PROBE_INTERVAL
+    assert looks.overall.early / 2 < 4.0
+
+
+def test_members_are_told_the_time_jobs_like_theirs_take() -> None:
+    """The time left shown while a job waits or runs is its group's: about 45 s for 4 MP,
+    about 8 s for 0.5 MP, where all jobs together would say the same for both."""
+    looks = Looks(cast(ApiframeClient, None), DriverConfig(expected_seconds=20.0), lambda j: 0)
+    looks.learn([("generate 4MP", 40.0 + i) for i in range(11)] + [("generate 0.5MP", 8.0)] * 3)
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    shower = ProgressShower(
+        cast(JobStore, None), cast(Presenter, None), looks.config, lambda: now, looks.expected
+    )
+
+    def job(resolution: Resolution) -> JobRecord:
+        return JobRecord.model_construct(
+            id=resolution,
+            request=Generate(resolution=resolution),
+            state="queued",
+            created_at=now,
+            submitted_at=now,
+        )
+
+    assert shower.running(job("4MP"), None).eta_seconds == pytest.approx(45.0)
+    assert shower.running(job("0.5MP"), None).eta_seconds == pytest.approx(8.0)
+    assert shower.waiting(job("0.5MP"), 0).eta_seconds == pytest.approx(8.0)
 
 
 def test_savings_of_ended_jobs_pay_for_denser_looks_at_stragglers() -> None:

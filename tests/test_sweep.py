@@ -85,7 +85,7 @@ async def test_a_job_the_page_lacks_is_polled_on_its_own() -> None:
         cast(ApiframeClient, client),
         schedule.PollBudget(100),
         schedule.Readings(),
-        lambda: 20.0,
+        lambda job: 20.0,
         lambda job: 5.0,
     )
     polled: list[str] = []
@@ -122,7 +122,7 @@ async def test_a_page_hands_over_other_jobs_it_shows_finished() -> None:
         cast(ApiframeClient, FakeClient(listed)),
         schedule.PollBudget(100),
         readings,
-        lambda: 20.0,
+        lambda job: 20.0,
         lambda job: 5.0,
     )
     found: list[tuple[str, str]] = []

@@ -74,7 +74,7 @@ class JobDriver:
         self._task: asyncio.Task[None] | None = None
         self._steps: set[asyncio.Task[None]] = set()
         self._busy: dict[str, asyncio.Future[Any]] = {}  # job id → the step working on it
-        self.progress = ProgressShower(store, presenter, config, clock)
+        self.progress = ProgressShower(store, presenter, config, clock, self.looks.expected)
         self.line = Line(store, self.progress, config, owner=owner, clock=clock)
         self._stopping = False
         self._hurry = asyncio.Event()
@@ -151,7 +151,7 @@ class JobDriver:
                 await asyncio.wait_for(self._wake.wait(), timeout=delay)
 
     async def _learn(self) -> None:
-        self.progress.expected = self.looks.learn(await self.store.recent_durations())
+        self.looks.learn(await self.store.recent_durations())
 
     async def _idle_delay(self) -> float:
         next_at = await self.store.next_check_at()
@@ -244,7 +244,7 @@ class JobDriver:
             apiframe_job_id=accepted.job_id,
             submitted_at=now,
             attempts=0,
-            next_check_at=now + timedelta(seconds=self.looks.next_delay(job.id, 0)),
+            next_check_at=now + timedelta(seconds=self.looks.next_delay(job, 0)),
         )
         log.info("job %s submitted as %s", job.id, accepted.job_id)
         if updated is not None:
@@ -346,7 +346,7 @@ class JobDriver:
             await self._fail(job, failures.timed_out(elapsed), state=TIMED_OUT)
             return None
         state = "processing" if remote.status is JobStatus.PROCESSING else job.state
-        delay = self.looks.next_delay(job.id, elapsed, remote.progress, first)
+        delay = self.looks.next_delay(job, elapsed, remote.progress, first)
         # Look again by the next timeout, so "still working…" and the hard stop come on time.
         for limit in sorted((self.config.soft_timeout, self.config.hard_timeout)):
             if elapsed < limit:

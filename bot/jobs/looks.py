@@ -3,13 +3,17 @@ readings and costs, the shared request budget and the sweeper that shares pages.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Callable, Iterable
 
 from bot.apiframe.client import ApiframeClient
 from bot.jobs import schedule
 from bot.jobs.config import DriverConfig
+from bot.jobs.request import timing_group
 from bot.jobs.sweep import Sweeper
 from bot.storage.jobs import JobRecord
+
+GROUP_SAMPLES = 3  # timed jobs of a group before it has durations of its own
 
 
 class Looks:
@@ -24,40 +28,58 @@ class Looks:
         self.config = config
         self.budget = schedule.PollBudget(config.poll_rate, burst=max(1, int(config.poll_rate)))
         self.readings = schedule.Readings()
-        self.durations = schedule.Durations.around(config.expected_seconds)
+        self.overall = schedule.Durations.around(config.expected_seconds)
+        self.groups: dict[str, schedule.Durations] = {}  # by timing group, once timed
         self.sweeper = Sweeper(client, self.budget, self.readings, self.expected, elapsed)
 
-    def expected(self) -> float:
-        return self.durations.expected
+    def durations(self, job: JobRecord) -> schedule.Durations:
+        """How long jobs like this one take: its timing group's, or all jobs' until a few of
+        its group are timed."""
+        group = timing_group(job.request.kind, vars(job.request))
+        return self.groups.get(group, self.overall)
 
-    def learn(self, recent: Iterable[float]) -> float:
-        """Learn from recent jobs' durations; returns the typical one."""
-        self.durations = schedule.Durations.learned(recent, self.config.expected_seconds)
-        return self.durations.expected
+    def expected(self, job: JobRecord) -> float:
+        return self.durations(job).expected
+
+    def learn(self, recent: Iterable[tuple[str, float]]) -> None:
+        """Learn from recent jobs' timing groups and durations."""
+        recent = list(recent)
+        self.overall = schedule.Durations.learned(
+            [seconds for _, seconds in recent], self.config.expected_seconds
+        )
+        by_group: defaultdict[str, list[float]] = defaultdict(list)
+        for group, seconds in recent:
+            by_group[group].append(seconds)
+        self.groups = {
+            group: schedule.Durations.learned(samples, self.overall.expected)
+            for group, samples in by_group.items()
+            if len(samples) >= GROUP_SAMPLES
+        }
 
     def next_delay(
         self,
-        job_id: str,
+        job: JobRecord,
         elapsed: float,
         progress: int | None = None,
         first: schedule.Reading | None = None,
     ) -> float:
         """Seconds until the next look at a job (in webhook mode: the next safety poll)."""
-        expected = self.durations.expected
+        durations = self.durations(job)
+        expected = durations.expected
         if self.config.webhook_url:
             return schedule.webhook_safety_delay(
                 elapsed, expected, self.config.webhook_safety_seconds
             )
         if not self.readings.telling():
             progress, first = None, None  # coarse steps: the learned durations place looks
-        track = self.readings.track(job_id)
+        track = self.readings.track(job.id)
         schedule.promise(track, elapsed, expected, progress, first)
         return schedule.next_poll_delay(
             elapsed,
             expected,
             progress,
             first,
-            durations=self.durations,
+            durations=durations,
             track=track,
             pooled=self.readings.pooled(),
         )

@@ -16,7 +16,8 @@ log = logging.getLogger(__name__)
 
 
 class ProgressShower:
-    """Builds and shows progress; `expected` is the learned job duration, kept by the driver."""
+    """Builds and shows progress; `expected` gives how long a job like this one takes (the
+    driver's learned durations; the configured time without it)."""
 
     def __init__(
         self,
@@ -24,12 +25,13 @@ class ProgressShower:
         presenter: Presenter,
         config: DriverConfig,
         clock: Callable[[], datetime],
+        expected: Callable[[JobRecord], float] | None = None,
     ) -> None:
         self.store = store
         self.presenter = presenter
         self.config = config
         self.clock = clock
-        self.expected = config.expected_seconds
+        self.expected = expected or (lambda job: config.expected_seconds)
 
     def route(self, job: JobRecord) -> Route:
         """Where the job's messages go now: its interaction while the token lasts."""
@@ -41,8 +43,8 @@ class ProgressShower:
 
     def waiting(self, job: JobRecord, position: int) -> Progress:
         """A job at `position` in our line, with when it should be done."""
-        per_slot = self.expected / max(1, self.config.max_in_flight)
-        eta = self.expected + position * per_slot
+        expected = self.expected(job)
+        eta = expected + position * expected / max(1, self.config.max_in_flight)
         return Progress(
             stage=Stage.WAITING,
             elapsed_seconds=(self.clock() - job.created_at).total_seconds(),
@@ -55,7 +57,7 @@ class ProgressShower:
     ) -> Progress:
         """A job at Apiframe, `percent` done if it said so (`first`: an earlier reading)."""
         elapsed = (self.clock() - (job.submitted_at or job.created_at)).total_seconds()
-        finish = schedule.estimated_finish(elapsed, self.expected, percent, first)
+        finish = schedule.estimated_finish(elapsed, self.expected(job), percent, first)
         stage = Stage.GENERATING if job.state == "processing" else Stage.QUEUED
         return Progress(
             stage=stage,

@@ -39,7 +39,7 @@ class Sweeper:
         client: ApiframeClient,
         budget: schedule.PollBudget,
         readings: schedule.Readings,
-        expected: Callable[[], float],
+        expected: Callable[[JobRecord], float],
         elapsed: Callable[[JobRecord], float],
     ) -> None:
         self.client = client
@@ -81,7 +81,7 @@ class Sweeper:
         first, last = self.readings.first(job.id), self.readings.last(job.id)
         if not self.readings.telling():
             first = last = None  # coarse steps: the learned durations say when it ends
-        return schedule.is_final_look(self.elapsed(job), self.expected(), first, last)
+        return schedule.is_final_look(self.elapsed(job), self.expected(job), first, last)
 
     async def _page(self, jobs: list[JobRecord]) -> dict[str, Job]:
         """The newest jobs by Apiframe id; empty if the page could not be had."""

@@ -10,7 +10,7 @@ from typing import Any, Protocol
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import case, func, or_, select, update
 
-from bot.jobs.request import JobRequest, load_request
+from bot.jobs.request import JobRequest, load_request, timing_group
 from bot.storage.db import Database
 from bot.storage.models import JobRow
 
@@ -342,11 +342,12 @@ class JobStore:
             )
             return as_utc(moment) if moment is not None else None
 
-    async def recent_durations(self, limit: int = 50) -> list[float]:
-        """Seconds from submission to completion of the newest completed jobs."""
+    async def recent_durations(self, limit: int = 200) -> list[tuple[str, float]]:
+        """The newest completed jobs' timing groups (`timing_group`) and seconds from
+        submission to completion."""
         async with self.db.session() as session:
             rows = await session.execute(
-                select(JobRow.submitted_at, JobRow.completed_at)
+                select(JobRow.kind, JobRow.request, JobRow.submitted_at, JobRow.completed_at)
                 .where(
                     JobRow.state.in_(["completed", "delivered", "held"]),
                     JobRow.submitted_at.is_not(None),
@@ -355,7 +356,11 @@ class JobStore:
                 .order_by(JobRow.completed_at.desc())
                 .limit(limit)
             )
-            return [(done - sent).total_seconds() for sent, done in rows if sent and done]
+            return [
+                (timing_group(kind, request or {}), (done - sent).total_seconds())
+                for kind, request, sent, done in rows
+                if sent and done
+            ]
 
     async def last_submitted(self, user_ids: Collection[int]) -> dict[int, datetime]:
         """When each of these members last had a job sent to Apiframe."""

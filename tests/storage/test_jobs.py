@@ -16,7 +16,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Connection, event, select
 from sqlalchemy.exc import IntegrityError, StatementError
 
-from bot.jobs.request import SEED_MAX, Generate
+from bot.jobs.request import SEED_MAX, Generate, Outpaint, Upscale
 from bot.storage.db import Database, describe_url, normalize_url
 from bot.storage.jobs import (
     STATES,
@@ -274,7 +274,10 @@ async def test_recent_durations_and_next_check(database: Database) -> None:
         )
     waiting = await create(store, new_job())
     await move(store, waiting.id, "queued", next_check_at=start)
-    assert sorted(await store.recent_durations()) == [10.0, 20.0]
+    assert sorted(await store.recent_durations()) == [
+        ("generate 1MP", 10.0),
+        ("generate 1MP", 20.0),
+    ]
     assert await store.next_check_at() == start
 
 
@@ -361,11 +364,18 @@ async def test_release_only_by_the_owner(database: Database) -> None:
 
 
 async def test_recent_durations_newest_first(database: Database) -> None:
-    """Durations are listed newest completion first and cut at the limit."""
+    """Durations are listed newest completion first, with each job's timing group, and cut
+    at the limit."""
     store = JobStore(database)
     start = datetime.now(UTC)
-    for seconds in (30, 10, 20):
-        job = await create(store, new_job())
+    requests = {
+        30: Generate(resolution="4MP", seed=1),
+        10: Upscale(image="https://cdn.example/a.png", mode="creative", factor=4),
+        20: Generate(resolution="1MP", seed=2),
+        5: Outpaint(image="https://cdn.example/b.png", preset="Zoom out 2x"),
+    }
+    for seconds, request in requests.items():
+        job = await create(store, new_job(request=request))
         await move(
             store,
             job.id,
@@ -373,8 +383,12 @@ async def test_recent_durations_newest_first(database: Database) -> None:
             submitted_at=start,
             completed_at=start + timedelta(seconds=seconds),
         )
-    assert await store.recent_durations() == [30.0, 10.0]
-    assert await store.recent_durations(limit=1) == [30.0]
+    assert await store.recent_durations() == [
+        ("generate 4MP", 30.0),
+        ("upscale creative 4", 10.0),
+        ("outpaint", 5.0),
+    ]
+    assert await store.recent_durations(limit=1) == [("generate 4MP", 30.0)]
 
 
 async def test_counts(database: Database) -> None:
