@@ -32,6 +32,7 @@ COARSE_WINDOW = 100  # recent percentages looked at to tell coarse steps from re
 COARSE_SAMPLES = 8  # percentages needed before calling them coarse
 COARSE_VALUES = 5  # this many distinct values or fewer (or under a tenth of them) are steps
 POOL_CAP = 100.0  # requests saved on ended jobs kept for denser looks at running ones
+POOL_SHARE = 5.0  # the most of them one running job may count on: a lone job stays sparse
 WEBHOOK_SAFETY_DELAY = 30.0  # after the expected finish, poll once in case a webhook was lost
 
 
@@ -108,10 +109,10 @@ class Readings:
         self.pool = 0.0  # requests the 2 s loop would have spent on ended jobs that we did not
 
     def pooled(self) -> float:
-        """Each running job's part of what looks at ended jobs saved, to spend on denser
-        looks: stragglers, whose own savings went on pages shared with jobs long done, need
-        them most."""
-        return self.pool / max(1, len(self._tracks))
+        """Each running job's part of what looks at ended jobs saved (at most POOL_SHARE), to
+        spend on denser looks: stragglers, whose own savings went on pages shared with jobs
+        long done, need them most."""
+        return min(POOL_SHARE, self.pool / max(1, len(self._tracks)))
 
     def telling(self) -> bool:
         """Whether the percentages say when jobs end. Not when recent ones take only a few
