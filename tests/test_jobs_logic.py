@@ -239,7 +239,7 @@ def test_members_are_told_the_time_jobs_like_theirs_take() -> None:
     looks.learn([("generate 4MP", 40.0 + i) for i in range(11)] + [("generate 0.5MP", 8.0)] * 3)
     now = datetime(2026, 1, 1, tzinfo=UTC)
     shower = ProgressShower(
-        cast(JobStore, None), cast(Presenter, None), looks.config, lambda: now, looks.expected
+        cast(JobStore, None), cast(Presenter, None), looks.config, lambda: now, looks.finish
     )
 
     def job(resolution: Resolution) -> JobRecord:
@@ -254,6 +254,13 @@ def test_members_are_told_the_time_jobs_like_theirs_take() -> None:
     assert shower.running(job("4MP"), None).eta_seconds == pytest.approx(45.0)
     assert shower.running(job("0.5MP"), None).eta_seconds == pytest.approx(8.0)
     assert shower.waiting(job("0.5MP"), 0).eta_seconds == pytest.approx(8.0)
+    # 10 % read 2 s in, 35 % at 4 s: the rate says 5.2 s more; once percentages prove
+    # coarse steps, the time left is the group's again (45 s from submission).
+    later = job("4MP").model_copy(update={"submitted_at": now - timedelta(seconds=4)})
+    first = schedule.Reading(2.0, 10)
+    assert shower.running(later, 35, first).eta_seconds == pytest.approx(5.2)
+    _note_all(looks.readings, [10, 35] * 4)
+    assert shower.running(later, 35, first).eta_seconds == pytest.approx(41.0)
 
 
 def test_savings_of_ended_jobs_pay_for_denser_looks_at_stragglers() -> None:

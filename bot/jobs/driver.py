@@ -74,7 +74,7 @@ class JobDriver:
         self._task: asyncio.Task[None] | None = None
         self._steps: set[asyncio.Task[None]] = set()
         self._busy: dict[str, asyncio.Future[Any]] = {}  # job id → the step working on it
-        self.progress = ProgressShower(store, presenter, config, clock, self.looks.expected)
+        self.progress = ProgressShower(store, presenter, config, clock, self.looks.finish)
         self.line = Line(store, self.progress, config, owner=owner, clock=clock)
         self._stopping = False
         self._hurry = asyncio.Event()

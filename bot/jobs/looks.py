@@ -41,6 +41,15 @@ class Looks:
     def expected(self, job: JobRecord) -> float:
         return self.durations(job).expected
 
+    def finish(
+        self, job: JobRecord, elapsed: float, progress: int | None, first: schedule.Reading | None
+    ) -> float:
+        """Seconds from submission at which the job should be done, for the time left shown
+        to the member: from its percentages unless they are coarse steps."""
+        if not self.readings.telling():
+            progress, first = None, None
+        return schedule.estimated_finish(elapsed, self.expected(job), progress, first)
+
     def learn(self, recent: Iterable[tuple[str, float]]) -> None:
         """Learn from recent jobs' timing groups and durations."""
         recent = list(recent)

@@ -14,10 +14,14 @@ from bot.storage.jobs import JobRecord, JobStore
 
 log = logging.getLogger(__name__)
 
+# (job, seconds since submission, its percentage, an earlier reading) → when it should end
+Finish = Callable[[JobRecord, float, int | None, schedule.Reading | None], float]
+
 
 class ProgressShower:
-    """Builds and shows progress; `expected` gives how long a job like this one takes (the
-    driver's learned durations; the configured time without it)."""
+    """Builds and shows progress; `finish` says when a job should be done, from its elapsed
+    seconds, percentage and earlier reading (the driver's `Looks.finish`; without it, from
+    the configured time)."""
 
     def __init__(
         self,
@@ -25,13 +29,17 @@ class ProgressShower:
         presenter: Presenter,
         config: DriverConfig,
         clock: Callable[[], datetime],
-        expected: Callable[[JobRecord], float] | None = None,
+        finish: Finish | None = None,
     ) -> None:
         self.store = store
         self.presenter = presenter
         self.config = config
         self.clock = clock
-        self.expected = expected or (lambda job: config.expected_seconds)
+        self.finish: Finish = finish or (
+            lambda job, elapsed, percent, first: schedule.estimated_finish(
+                elapsed, config.expected_seconds, percent, first
+            )
+        )
 
     def route(self, job: JobRecord) -> Route:
         """Where the job's messages go now: its interaction while the token lasts."""
@@ -43,7 +51,7 @@ class ProgressShower:
 
     def waiting(self, job: JobRecord, position: int) -> Progress:
         """A job at `position` in our line, with when it should be done."""
-        expected = self.expected(job)
+        expected = self.finish(job, 0.0, None, None)
         eta = expected + position * expected / max(1, self.config.max_in_flight)
         return Progress(
             stage=Stage.WAITING,
@@ -57,7 +65,7 @@ class ProgressShower:
     ) -> Progress:
         """A job at Apiframe, `percent` done if it said so (`first`: an earlier reading)."""
         elapsed = (self.clock() - (job.submitted_at or job.created_at)).total_seconds()
-        finish = schedule.estimated_finish(elapsed, self.expected(job), percent, first)
+        finish = self.finish(job, elapsed, percent, first)
         stage = Stage.GENERATING if job.state == "processing" else Stage.QUEUED
         return Progress(
             stage=stage,
