@@ -14,23 +14,39 @@ from bot.i18n import Text, render, t, tn
 if TYPE_CHECKING:
     from app.bot import FluxBot
 
+FLUX_OPTIONS = (
+    "prompt",
+    "resolution",
+    "aspect_ratio",
+    "image",
+    "strength",
+    "format",
+    "quality",
+    "upsample",
+    "seed",
+    "private",
+    "preset",
+)
 HELP = t(
     "I turn your words into images with **FLUX.2 [max]** by Black Forest Labs.\n\n"
-    "**/flux** `prompt` — generate an image. Options: `resolution` (0.5–4 MP), `aspect_ratio`,"
-    " `image` + `strength` (a reference picture), `format`, `quality`, `upsample`, `seed`"
-    " (reuse it to reproduce a result), `private` (only you see it) and `preset`.\n"
+    "**/flux** `{prompt}` — generate an image. Options: `{resolution}` (0.5–4 MP),"
+    " `{aspect_ratio}`, `{image}` + `{strength}` (a reference picture), `{format}`, `{quality}`,"
+    " `{upsample}`, `{seed}` (reuse it to reproduce a result), `{private}` (only you see it)"
+    " and `{preset}`.\n"
     "Under each image: **Upscale**, **Vary**, **Zoom Out**, **Make Square**, **Pan**,"
     " **Reroll** (new seed), **Edit prompt** and **Delete** (yours only).\n"
     "While a job waits in line, **Cancel** drops it; nothing is counted.\n"
     "**/flux-settings** — your own defaults for the options you leave out, and presets"
-    " (defaults plus a prompt suffix) for `/flux preset:`; per server, only you see them.\n"
+    " (defaults plus a prompt suffix) for `/flux {preset}:`; per server, only you see them.\n"
     "**/flux-history** — your images here, newest first; **Show** posts one again for you,"
     " **Share** posts it in the channel.\n"
     "**/flux-inbox** — your images that couldn't be posted: private ones that finished after"
     " your command expired, or ones Discord refused.\n"
     "**/flux-usage** — how many images you have used and have left.\n"
     "**/flux-forget-me** — delete what I keep about you (below).\n\n"
-    "Only finished images count towards any limits; failed attempts are never counted."
+    "Only finished images count towards any limits; failed attempts are never counted.",
+    # The options by the names Discord shows the reader.
+    **{name: t(name) for name in FLUX_OPTIONS},
 )
 
 

@@ -57,7 +57,11 @@ def test_a_german_member_gets_german_help() -> None:
     assert german.title == "FLUX.2 [max] Bild-Bot"
     assert german.description is not None
     assert german.description.startswith("Ich verwandle deine Worte in Bilder")
-    assert "`/flux preset:`" in german.description  # code stays as it is
+    # Options by the names Discord shows a German member; the command name stays.
+    assert "`/flux vorlage:`" in german.description
+    assert "`auflösung` (0,5–4 MP)" in german.description
+    assert "`prompt-erweiterung`" in german.description
+    assert "`/flux preset:`" in str(help_embed(30, "en-US").description)
     [kept] = german.fields
     assert kept.name == "Was ich über dich speichere"
     assert "Prompts und Links 30 Tage" in str(kept.value)

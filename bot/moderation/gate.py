@@ -216,7 +216,8 @@ def _features(policy: GuildPolicy, request: Request, tier: Tier) -> Refusal | No
         return Refusal(
             check=Check.FEATURE,
             reason=t(
-                "Prompt upsampling is turned off on this server; try again without `upsample`."
+                "Prompt upsampling is turned off on this server; try again without `{option}`.",
+                option=t("upsample"),  # by the name Discord shows the member
             ),
             detail="prompt upsampling",
         )

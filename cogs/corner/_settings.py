@@ -39,7 +39,8 @@ NOTHING_GIVEN = t(
 )
 FOOTER = t("An option you type in /flux always wins. Only you see these, only in this server.")
 NOTHING_TO_SAVE = t(
-    "Nothing to save yet: set some defaults with `/flux-settings set`, or give a `suffix`."
+    "Nothing to save yet: set some defaults with `/flux-settings set`, or give a `{suffix}`.",
+    suffix=t("suffix"),  # by the name Discord shows the member
 )
 NO_PRESETS = t("You have no presets here yet: `/flux-settings preset save` makes one.")
 # /flux's options (names() gives them the names /flux has in each language)

@@ -35,6 +35,13 @@ async def test_a_german_member_reads_help_settings_and_forget_me_in_german(
 ) -> None:
     helped = await (await discord_standin.invoke("flux-help", user="alice")).wait_original()
     assert helped.embeds[0]["title"] == "FLUX.2 [max] Bild-Bot"
+    # Every /flux option (the further reference images aside) is named as Discord shows it to
+    # her: by the names the bot registered.
+    for option in discord_standin.commands["flux"]["options"]:
+        if option["name"] in {"image2", "image3", "image4"}:
+            continue
+        german = (option.get("name_localizations") or {}).get("de", option["name"])
+        assert f"`{german}`" in helped.embeds[0]["description"], option["name"]
     assert helped.embeds[0]["fields"][0]["name"] == "Was ich über dich speichere"
     english = await (await discord_standin.invoke("flux-help", user="bob")).wait_original()
     assert english.embeds[0]["title"] == "FLUX.2 [max] image bot"

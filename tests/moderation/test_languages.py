@@ -75,6 +75,10 @@ def test_a_refusal_in_german() -> None:
     size = refused(GuildPolicy(max_resolution="1MP"), resolution="4MP")
     assert "ist 1 MP; bitte wähle eine kleinere." in size.reason.render("de")
     assert size.detail == "resolution 4MP over 1MP"  # the audit log's, in English
+    # The option to leave out, by the name Discord shows the member.
+    upsampled = refused(GuildPolicy(upsampling_allowed=False), upsample=True)
+    assert upsampled.reason.render("de").endswith("ohne `prompt-erweiterung`.")
+    assert str(upsampled.reason).endswith("try again without `upsample`.")
 
 
 def test_a_refusal_in_japanese_with_when_to_try_again() -> None:
