@@ -85,6 +85,21 @@ async def test_linear_progress_is_the_percent_done(api: Api) -> None:
     assert seen == [0, 25, 57, 95, 99, 100]
 
 
+async def test_processing_time_can_follow_the_resolution(api: Api) -> None:
+    """With 4 MP set to take 10 s, a 4 MP job is still processing when a 1 MP one (the
+    default 4 s) is done, and ends 10 s after it started processing."""
+    api.sandbox.config.resolution_seconds = {"4MP": 10.0}
+    big = await api.submit_ok(resolution="4MP")
+    small = await api.submit_ok(resolution="1MP")
+    api.sandbox.advance(1 + 4)
+    assert (await api.job(small))["status"] == "COMPLETED"
+    assert (await api.job(big))["status"] == "PROCESSING"
+    api.sandbox.advance(5.99)
+    assert (await api.job(big))["status"] == "PROCESSING"
+    api.sandbox.advance(0.01)
+    assert (await api.job(big))["status"] == "COMPLETED"
+
+
 async def test_custom_and_empty_progress_steps(api: Api) -> None:
     """Custom steps are used as given; an empty list jumps from 0 straight to 100."""
     api.sandbox.config.progress_steps = [50]

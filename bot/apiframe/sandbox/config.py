@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -20,6 +20,8 @@ class SandboxConfig(BaseModel):
     queued_seconds: float = 1.0
     processing_seconds: float = 4.0
     duration_jitter: float = 0.0  # each job's processing time varies by up to ± this fraction
+    # Processing seconds of generations by resolution ("4MP": 30.0); others: processing_seconds
+    resolution_seconds: dict[str, float] = Field(default_factory=dict)
     progress_steps: list[int] = Field(default_factory=lambda: [10, 35, 60, 85])
     # "steps": progress_steps at even fractions of the processing time; "linear": the percent
     # of it done, floored (Apiframe documents progress "in real-time (0-100)").
@@ -42,6 +44,10 @@ class SandboxConfig(BaseModel):
     reuse_images: bool = False
     webhook_retries: int = 3
     webhook_retry_delay: float = 0.2
+
+    def processing_for(self, params: dict[str, Any]) -> float:
+        """Processing seconds of a job with these model parameters."""
+        return self.resolution_seconds.get(str(params.get("resolution")), self.processing_seconds)
 
 
 class Fault(BaseModel):

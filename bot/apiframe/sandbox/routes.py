@@ -192,7 +192,7 @@ async def submit(
         started=sandbox.now(),
         created_at=datetime.now(UTC),
         queued_seconds=sandbox.config.queued_seconds,
-        processing_seconds=sandbox.config.processing_seconds * spread,
+        processing_seconds=sandbox.config.processing_for(params_of(body)) * spread,
         outcome=outcome,
         seed=seed if isinstance(seed, int) else random.randrange(2**32),  # noqa: S311
         cost=priced.cost,
