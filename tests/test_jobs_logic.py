@@ -20,7 +20,7 @@ from bot.jobs.failures import FailureKind
 from bot.jobs.looks import Looks
 from bot.jobs.presenter import Presenter
 from bot.jobs.progress import ProgressShower
-from bot.jobs.request import Generate, JobRequest, Upscale
+from bot.jobs.request import Generate, JobRequest, Outpaint, Upscale
 from bot.storage.jobs import JobRecord, JobStore
 
 
@@ -213,7 +213,8 @@ def test_durations_are_learned_by_kind_and_resolution() -> None:
     looks = Looks(cast(ApiframeClient, None), DriverConfig(expected_seconds=20.0), lambda j: 0)
     recent = [("generate 4MP", 40.0 + i) for i in range(12)]
     recent += [("generate 0.5MP", 8.0 + i / 10) for i in range(12)]
-    recent += [("upscale subtle 2", 5.0), ("upscale subtle 2", 6.0), ("outpaint", 30.0)]
+    recent += [("upscale subtle 2", 5.0), ("upscale subtle 2", 6.0)]
+    recent += [("outpaint", 28.0), ("outpaint", 30.0), ("outpaint", 32.0)]
     looks.learn(recent)
     big = looks.durations(_job("a", Generate(resolution="4MP")))
     small = looks.durations(_job("b", Generate(resolution="0.5MP")))
@@ -222,6 +223,9 @@ def test_durations_are_learned_by_kind_and_resolution() -> None:
     assert big.early >= 39.0
     assert big.late <= 52.0
     assert looks.expected(_job("b", Generate(resolution="0.5MP"))) == pytest.approx(8.55)
+    # Three timed: ± 35 % around their own median until ten are.
+    outpaint = Outpaint(image="https://cdn.example/a.png", preset="Zoom out 2x")
+    assert looks.durations(_job("o", outpaint)) == schedule.Durations(30.0, 19.5, 40.5)
     upscale = Upscale(image="https://cdn.example/a.png")  # two timed: not a group yet
     assert looks.durations(_job("c", upscale)) == looks.overall
     # The first look at a fresh job comes halfway to when its own group starts to end (for

@@ -3,6 +3,7 @@ readings and costs, the shared request budget and the sweeper that shares pages.
 
 from __future__ import annotations
 
+import statistics
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 
@@ -59,8 +60,9 @@ class Looks:
         by_group: defaultdict[str, list[float]] = defaultdict(list)
         for group, seconds in recent:
             by_group[group].append(seconds)
+        # A group's own median is its prior: ± DEFAULT_SPREAD around it until ten are timed.
         self.groups = {
-            group: schedule.Durations.learned(samples, self.overall.expected)
+            group: schedule.Durations.learned(samples, statistics.median(samples))
             for group, samples in by_group.items()
             if len(samples) >= GROUP_SAMPLES
         }
