@@ -285,6 +285,8 @@ def test_savings_of_ended_jobs_pay_for_denser_looks_at_stragglers() -> None:
         readings.spend(f"x{i}", 0.1)
         readings.note(f"x{i}", 20.0, 100, terminal=True)
     assert readings.pool == schedule.POOL_CAP
+    readings.note("b", 20.0, 100, terminal=True)  # the last in flight: the next burst starts
+    assert readings.pool == 0.0  # afresh, not on what this one saved
     alone = schedule.Track(spent=8.0)  # at 16 s the loop has spent 8: no savings of its own
     assert schedule.dense_interval(16.0, 27.0, alone) == pytest.approx(schedule.NAIVE_INTERVAL)
     pooled = schedule.dense_interval(16.0, 27.0, alone, pooled=5.5)  # 11 looks in 11 s

@@ -152,9 +152,10 @@ class Readings:
             self._first.pop(job_id, None)
             self._last.pop(job_id, None)
             if (track := self._tracks.pop(job_id, None)) is not None:
-                # What it saved goes to the pool, what it overspent comes out of it.
+                # What it saved goes to the pool, what it overspent comes out of it; the pool
+                # is shared by jobs in flight together, so it empties when the last one ends.
                 saved = self.pool + elapsed / NAIVE_INTERVAL - track.spent
-                self.pool = min(POOL_CAP, max(0.0, saved))
+                self.pool = min(POOL_CAP, max(0.0, saved)) if self._tracks else 0.0
             return None
         first = self._first.get(job_id)
         if len(self._last) >= self.keep and job_id not in self._last:
