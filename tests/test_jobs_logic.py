@@ -13,11 +13,11 @@ import pytest
 
 from bot.apiframe import errors
 from bot.apiframe.client import ApiframeClient
-from bot.apiframe.models import Resolution
+from bot.apiframe.models import Job, Resolution
 from bot.jobs import failures, queue, schedule
 from bot.jobs.config import DriverConfig
 from bot.jobs.failures import FailureKind
-from bot.jobs.looks import Looks
+from bot.jobs.looks import Looks, completed_when
 from bot.jobs.presenter import Presenter
 from bot.jobs.progress import ProgressShower
 from bot.jobs.request import Generate, JobRequest, Outpaint, Upscale
@@ -265,6 +265,27 @@ def test_members_are_told_the_time_jobs_like_theirs_take() -> None:
     assert shower.running(later, 35, first).eta_seconds == pytest.approx(5.2)
     _note_all(looks.readings, [10, 35] * 4)
     assert shower.running(later, 35, first).eta_seconds == pytest.approx(41.0)
+
+
+def test_a_job_is_timed_by_apiframe_not_by_when_it_was_seen() -> None:
+    """A job Apiframe ran for 6 s, first seen done 13 s after submission, is recorded as done
+    6 s after it; without Apiframe's times (or with nonsense ones) it is when it was seen."""
+    sent = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+    seen = sent + timedelta(seconds=13)
+    job = JobRecord.model_construct(id="a", submitted_at=sent)
+    at_apiframe = datetime(2026, 1, 1, 11, 0, 2, tzinfo=UTC)  # its clock may differ from ours
+    ran = Job(
+        id="j",
+        status="COMPLETED",
+        createdAt=at_apiframe,
+        completedAt=at_apiframe + timedelta(seconds=6),
+    )
+    assert completed_when(job, ran, seen) == sent + timedelta(seconds=6)
+    assert completed_when(job, Job(id="j", status="COMPLETED"), seen) == seen
+    backwards = ran.model_copy(update={"completed_at": at_apiframe - timedelta(seconds=1)})
+    assert completed_when(job, backwards, seen) == sent
+    too_long = ran.model_copy(update={"completed_at": at_apiframe + timedelta(seconds=60)})
+    assert completed_when(job, too_long, seen) == seen  # never after we learned of it
 
 
 def test_savings_of_ended_jobs_pay_for_denser_looks_at_stragglers() -> None:

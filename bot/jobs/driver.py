@@ -26,7 +26,7 @@ from bot.jobs import failures
 from bot.jobs.config import DriverConfig
 from bot.jobs.failures import Failure, FailureKind
 from bot.jobs.line import ACTIVE_AT_APIFRAME, Line
-from bot.jobs.looks import Looks
+from bot.jobs.looks import Looks, completed_when
 from bot.jobs.presenter import DeliveryError, Presenter, Route
 from bot.jobs.progress import ProgressShower
 from bot.jobs.request import to_apiframe
@@ -323,7 +323,7 @@ class JobDriver:
                 result_urls=urls,
                 credit_cost=remote.credit_cost,
                 progress=100,
-                completed_at=now,
+                completed_at=completed_when(job, remote, now),
                 next_check_at=now,
                 lease_owner=self.owner,
                 lease_until=now + timedelta(seconds=self.config.lease_seconds),

@@ -6,8 +6,10 @@ from __future__ import annotations
 import statistics
 from collections import defaultdict
 from collections.abc import Callable, Iterable
+from datetime import datetime, timedelta
 
 from bot.apiframe.client import ApiframeClient
+from bot.apiframe.models import Job
 from bot.jobs import schedule
 from bot.jobs.config import DriverConfig
 from bot.jobs.request import timing_group
@@ -15,6 +17,17 @@ from bot.jobs.sweep import Sweeper
 from bot.storage.jobs import JobRecord
 
 GROUP_SAMPLES = 3  # timed jobs of a group before it has durations of its own
+
+
+def completed_when(job: JobRecord, remote: Job, now: datetime) -> datetime:
+    """When a job really finished, on our clock: Apiframe's own run time (completedAt −
+    createdAt, both on its clock, so no skew between the two) after we submitted it; `now`,
+    when we learned of it, if Apiframe gives no times. Learning from `now` would teach the
+    bot the times of its own looks: jobs it first looked at late would seem to take long."""
+    if job.submitted_at is None or remote.created_at is None or remote.completed_at is None:
+        return now
+    ran = remote.completed_at - remote.created_at
+    return min(now, job.submitted_at + max(ran, timedelta(0)))
 
 
 class Looks:
